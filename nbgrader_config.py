@@ -1,0 +1,15 @@
+"""nbgrader's configuration for this course, used by `nbgrader ...` run from the repository root
+and by the JupyterLab formgrader. `python -m autograder` builds the same settings into a
+private course directory of its own (autograder/course.py), so it never writes here."""
+import os
+
+c = get_config()  # noqa: F821 (provided by nbgrader)
+
+c.CourseDirectory.course_id = "deep-learning-foundations"
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.source_directory = "solutions"   # the truth: solutions and hidden tests
+c.CourseDirectory.release_directory = "notebooks"  # generated student versions, committed
+
+c.Execute.timeout = 120          # seconds per cell while grading
+c.Execute.kernel_name = "python3"
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -1,0 +1,92 @@
+"""Comparisons that explain themselves: expected vs got, shapes, dtypes and a hint.
+
+Every check first coerces what it is given into plain Python floats or base-class
+``float64`` arrays, so a value with a surprising ``__eq__`` (a tensor, a masked array,
+an ndarray subclass) is judged by its numbers, not by its own comparison operators.
+"""
+import numbers
+
+import numpy as np
+
+__all__ = ["as_array", "check_close", "check_shape", "check_true", "check_raises"]
+
+
+def as_array(value, name="value"):
+    """Plain ``float64`` ndarray holding ``value``'s numbers (tensors are detached, moved to the CPU)."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, without importing torch
+        value = value.detach().cpu().double().numpy()
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a number, got a bool ({value!r})")
+    try:
+        array = np.array(value, dtype=np.float64, subok=False)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name}: expected numbers, got {type(value).__name__} ({error})") from None
+    return np.ascontiguousarray(array).view(np.ndarray)
+
+
+def _describe(array):
+    if array.ndim == 0:
+        return repr(float(array))
+    with np.printoptions(precision=6, threshold=12, edgeitems=3, suppress=True):
+        return f"array of shape {array.shape}: {array}"
+
+
+def check_close(got, expected, name="value", *, rtol=1e-6, atol=1e-8, hint=None):
+    """Assert that ``got`` matches ``expected`` elementwise within tolerances.
+
+    Shapes must agree exactly (no silent broadcasting). The message shows both values,
+    the largest absolute and relative error, and the hint, if any.
+    """
+    got_a = as_array(got, name)
+    exp_a = as_array(expected, f"expected {name}")
+    lines = []
+    if got_a.shape != exp_a.shape:
+        lines.append(f"{name}: expected shape {exp_a.shape}, got shape {got_a.shape}")
+    elif not np.all(np.isfinite(got_a) | ~np.isfinite(exp_a)):
+        lines.append(f"{name}: got non-finite values (nan or inf): {_describe(got_a)}")
+    elif not np.allclose(got_a, exp_a, rtol=rtol, atol=atol, equal_nan=True):
+        abs_err = np.abs(got_a - exp_a)
+        rel_err = abs_err / np.maximum(np.abs(exp_a), 1e-300)
+        lines += [
+            f"{name}: values differ",
+            f"  expected {_describe(exp_a)}",
+            f"  got      {_describe(got_a)}",
+            f"  max abs error {np.nanmax(abs_err):.3g}, max rel error {np.nanmax(rel_err):.3g}"
+            f" (tolerance rtol={rtol:g}, atol={atol:g})",
+        ]
+        if exp_a.size and np.allclose(got_a, -exp_a, rtol=rtol, atol=atol) and np.any(exp_a):
+            lines.append("  got is exactly -expected: a sign error?")
+    if lines:
+        if hint:
+            lines.append(f"Hint: {hint}")
+        raise AssertionError("\n".join(lines))
+    return True
+
+
+def check_shape(got, expected_shape, name="value", hint=None):
+    """Assert that ``got`` (array-like or tensor) has exactly ``expected_shape``."""
+    shape = tuple(int(n) for n in (got.shape if hasattr(got, "shape") else np.shape(got)))
+    expected_shape = tuple(int(n) for n in expected_shape)
+    if shape != expected_shape:
+        message = f"{name}: expected shape {expected_shape}, got {shape}"
+        raise AssertionError(message + (f"\nHint: {hint}" if hint else ""))
+    return True
+
+
+def check_true(condition, message, hint=None):
+    """Assert a condition that has no natural expected value, with a readable message."""
+    if not (condition is True or (isinstance(condition, (np.bool_, numbers.Integral)) and bool(condition))):
+        raise AssertionError(message + (f"\nHint: {hint}" if hint else ""))
+    return True
+
+
+def check_raises(exception, function, *args, hint=None, **kwargs):
+    """Assert that ``function(*args, **kwargs)`` raises ``exception``; returns the error."""
+    try:
+        function(*args, **kwargs)
+    except exception as error:
+        return error
+    call = f"{getattr(function, '__name__', 'function')}{args}"
+    raise AssertionError(f"{call} should raise {exception.__name__}, but it returned normally"
+                         + (f"\nHint: {hint}" if hint else ""))
+
