@@ -18,10 +18,9 @@ def as_array(value, name="value"):
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name}: expected a number, got a bool ({value!r})")
     try:
-        array = np.array(value, dtype=np.float64, subok=False)
+        return np.array(value, dtype=np.float64, subok=False)  # a copy, base class, 0-d kept
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name}: expected numbers, got {type(value).__name__} ({error})") from None
-    return np.ascontiguousarray(array).view(np.ndarray)
 
 
 def _describe(array):
