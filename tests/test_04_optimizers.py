@@ -1,0 +1,128 @@
+"""Mutation tests for notebook 04: each plausible wrong answer from the issue must cost exactly
+the points of its own exercise.
+
+Mutants of different exercises are batched into one notebook execution (each costs seconds);
+batch k holds the k-th mutant of every exercise that has one.
+"""
+import itertools
+
+import pytest
+
+from notebook_tools import answer_source, errors, execute, failed_tests, load, replace_answer
+
+ASSIGNMENT = "04_optimizers"
+
+# test id -> [(what the student got wrong, [(old, new), ...] replacements in the answer cell)]
+MUTANTS = {
+    "optim-sgd": [
+        ("steps uphill", [("return x - self.lr", "return x + self.lr")]),
+        ("condition number from the diagonal", [("np.linalg.eigvalsh(H)", "np.sort(np.diag(H))")]),
+    ],
+    "optim-momentum": [
+        ("momentum sign", [("self.rho * self.v + g", "self.rho * self.v - g")]),
+        ("(1 - rho) form", [("self.rho * self.v + g", "self.rho * self.v + (1 - self.rho) * g")]),
+        ("CS231n form: v = rho v - lr g, x += v",
+         [("self.v = self.rho * self.v + g\n        return x - self.lr * self.v",
+           "self.v = self.rho * self.v - self.lr * g\n        return x + self.v")]),
+    ],
+    "optim-nesterov": [
+        ("gradient at x, not at the look-ahead point", [("grad_fn(x - self.lr * self.rho * self.v)", "grad_fn(x)")]),
+        ("look-ahead in the wrong direction",
+         [("grad_fn(x - self.lr * self.rho * self.v)", "grad_fn(x + self.lr * self.rho * self.v)")]),
+        ("look-ahead without the learning rate",
+         [("grad_fn(x - self.lr * self.rho * self.v)", "grad_fn(x - self.rho * self.v)")]),
+    ],
+    "optim-adagrad": [
+        ("no accumulation", [("self.grad_squared = self.grad_squared + g * g", "self.grad_squared = g * g")]),
+        ("eps inside the square root", [("np.sqrt(self.grad_squared) + self.eps", "np.sqrt(self.grad_squared + self.eps)")]),
+    ],
+    "optim-rmsprop": [
+        ("the slide's += bug", [("self.grad_squared = self.decay_rate", "self.grad_squared += self.decay_rate")]),
+        ("eps inside the square root", [("np.sqrt(self.grad_squared) + self.eps", "np.sqrt(self.grad_squared + self.eps)")]),
+        ("decay weights swapped",
+         [("self.decay_rate * self.grad_squared + (1 - self.decay_rate) * g * g",
+           "(1 - self.decay_rate) * self.grad_squared + self.decay_rate * g * g")]),
+    ],
+    "optim-adam": [
+        ("no bias correction",
+         [("m_hat = self.m / (1 - self.beta1 ** self.t)", "m_hat = self.m"),
+          ("v_hat = self.v / (1 - self.beta2 ** self.t)", "v_hat = self.v")]),
+        ("t counted from 2 (off by one)", [("** self.t)", "** (self.t + 1))")]),
+        ("t never incremented", [("self.t += 1", "self.t = 1")]),
+        ("eps inside the square root", [("np.sqrt(v_hat) + self.eps", "np.sqrt(v_hat + self.eps)")]),
+        ("bias correction of m only", [("v_hat = self.v / (1 - self.beta2 ** self.t)", "v_hat = self.v")]),
+    ],
+    "optim-bugs": [
+        ("growth factor = decay rate", [("rmsprop_bug_growth = 1 + 0.99", "rmsprop_bug_growth = 0.99")]),
+        ("ratio upside down", [("adam_first_step_ratio = (1 - 0.9) / math.sqrt(1 - 0.999)",
+                                "adam_first_step_ratio = math.sqrt(1 - 0.999) / (1 - 0.9)")]),
+    ],
+    "optim-rates": [
+        ("rate = rho instead of sqrt(rho)",
+         [("return (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)",
+           "return ((math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)) ** 2")]),
+        ("alpha from kappa alone", [("alpha = 4.0 / (math.sqrt(L) + math.sqrt(mu)) ** 2",
+                                     "alpha = 4.0 / (math.sqrt(L / mu) + 1) ** 2")]),
+    ],
+    "optim-minibatch": [
+        ("summed instead of averaged gradient", [("X[batch].T @ residual / len(batch)", "X[batch].T @ residual")]),
+        ("divides by batch_size for a short last batch", [("/ len(batch)", "/ batch_size")]),
+        ("never shuffles", [("order = rng.permutation(m)", "order = np.arange(m)")]),
+    ],
+    "optim-quiz1": [("B missing", [('{"A", "B", "D"}', '{"A", "D"}')]),
+                    ("all four", [('{"A", "B", "D"}', '{"A", "B", "C", "D"}')])],
+    "optim-quiz2": [("B = m/2", [('{"C"}', '{"B"}')]),
+                    ("a string, not a set", [('{"C"}', '"C"')])],
+    "optim-quiz3": [("C added", [('{"B", "D"}', '{"B", "C", "D"}')])],
+    "optim-schedules": [
+        ("cosine off by one step", [("math.cos(t * math.pi / T)", "math.cos((t + 1) * math.pi / T)")]),
+        ("step drops one epoch late", [("if milestone <= t", "if milestone < t")]),
+        ("warm-up starts at alpha0 / W", [("min(1.0, t / warmup)", "min(1.0, (t + 1) / warmup)")]),
+    ],
+}
+
+BATCHES = [[(test_id, mutants[k]) for test_id, mutants in MUTANTS.items() if k < len(mutants)]
+           for k in range(max(len(m) for m in MUTANTS.values()))]
+
+
+def apply(notebook, test_id, replacements):
+    source = answer_source(notebook, test_id)
+    for old, new in replacements:
+        assert old in source, f"{old!r} not found in the answer to {test_id}"
+        source = source.replace(old, new)
+    return replace_answer(notebook, test_id, source)
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("batch", BATCHES, ids=[f"batch{k}" for k in range(len(BATCHES))])
+def test_each_wrong_answer_fails_only_its_own_exercise(batch):
+    notebook = load(ASSIGNMENT)
+    for test_id, (_, replacements) in batch:
+        notebook = apply(notebook, test_id, replacements)
+    executed, _ = execute(notebook, ASSIGNMENT)
+    expected = {test_id for test_id, _ in batch}
+    failed = failed_tests(executed)
+    missed = {f"{test_id} ({label})" for test_id, (label, _) in batch if test_id not in failed}
+    assert not missed, f"wrong answers that still earn their points: {sorted(missed)}"
+    assert failed == expected, f"exercises failed by another exercise's mistake: {failed - expected}\n{errors(executed)}"
+
+
+def test_every_mutant_changes_its_answer():
+    """A replacement that matched nothing would make a mutation test vacuous."""
+    notebook = load(ASSIGNMENT)
+    for test_id, mutants in MUTANTS.items():
+        for label, replacements in mutants:
+            mutated = answer_source(apply(notebook, test_id, replacements), test_id)
+            assert mutated != answer_source(notebook, test_id), f"{test_id}: {label} changes nothing"
+
+
+def test_mutants_cover_every_graded_exercise():
+    from autograder.examples import test_points
+    assert set(MUTANTS) == set(test_points(load(ASSIGNMENT)))
+
+
+def test_batches_hold_each_mutant_once():
+    flattened = list(itertools.chain.from_iterable(BATCHES))
+    assert len(flattened) == sum(len(m) for m in MUTANTS.values())
+    for batch in BATCHES:
+        assert len({test_id for test_id, _ in batch}) == len(batch)
