@@ -1,26 +1,106 @@
-"""Sliders that redraw a plot, with a static fallback where widgets cannot run."""
+"""Sliders that redraw a plot, with a static fallback where widgets cannot run.
+
+Where a student meets a widget cell, and what it shows:
+
+* a live Jupyter front end with ipywidgets (JupyterLab, Notebook 7, Colab, VS Code): the sliders
+  and the plot, redrawn when a slider is released;
+* a viewer that cannot render widgets (a saved notebook on GitHub, a front end without the
+  widget extension, a text console): the same output also carries the plot at the initial values
+  as a PNG and, as text, a note saying why the sliders are missing; a viewer picks the richest
+  form it can show;
+* no ipywidgets, or no kernel at all (a plain ``python`` script): the plot drawn once and the note.
+"""
+import base64
+import io
+
 __all__ = ["slider_plot"]
+
+NOTE = ("Interactive plot: the sliders ({names}) need a running Jupyter kernel with ipywidgets; "
+        "this is the plot at their initial values.")
 
 
 def slider_plot(draw, **sliders):
     """Call ``draw(**values)`` whenever a slider moves.
 
-    Each keyword is ``name=(min, max, step, initial)``. Without ipywidgets (or outside a
-    live kernel) the plot is drawn once with the initial values and a note says why.
+    Each keyword is ``name=(min, max, step, initial)``; four ints make an integer slider (a
+    batch size reads "16", not "16.00"), anything else a float slider. Displays the widget and
+    returns None (returning it as well would make Jupyter show it twice when the call ends a cell).
+    Without ipywidgets (or outside a live kernel) the plot is drawn once with the initial
+    values and a note says why.
     """
     initial = {name: spec[3] for name, spec in sliders.items()}
-    try:
-        import ipywidgets as widgets
-        from IPython.display import display
-    except ImportError:
-        print("ipywidgets is not installed: showing a static plot with the default values.")
+    note = NOTE.format(names=", ".join(sliders))
+    widgets = _live_ipywidgets()
+    if widgets is None:
+        print(note)
         draw(**initial)
         return None
-    controls = {
-        name: widgets.FloatSlider(min=lo, max=hi, step=step, value=value, description=name,
-                                  continuous_update=False)
-        for name, (lo, hi, step, value) in sliders.items()
-    }
-    view = widgets.interactive(draw, **controls)
-    display(view)
-    return view
+    from IPython.display import display
+
+    controls = {}
+    for name, (lo, hi, step, value) in sliders.items():
+        kind = widgets.IntSlider if all(isinstance(v, int) for v in (lo, hi, step, value)) else widgets.FloatSlider
+        controls[name] = kind(min=lo, max=hi, step=step, value=value, description=name,
+                              continuous_update=False)  # redraw when released, not while dragging
+    view = widgets.interactive(_only_these(draw), **controls)
+    bundle = view._repr_mimebundle_()  # the widget reference, as display(view) would send it
+    bundle["text/plain"] = note
+    png = _static_png(draw, initial)
+    if png is not None:
+        bundle["image/png"] = png
+    display(bundle, raw=True)
+    return None
+
+
+def _only_these(draw):
+    """``draw`` behind a ``**values`` signature: ``interactive`` makes a widget for every
+    parameter with a default it sees, so the draw's other keywords would become sliders too."""
+    def redraw(**values):
+        return draw(**values)
+
+    return redraw
+
+
+def _live_ipywidgets():
+    """The ipywidgets module when a kernel can talk to a widget front end, else None."""
+    try:
+        import ipywidgets
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    if getattr(get_ipython(), "kernel", None) is None:  # plain Python or a terminal IPython
+        return None
+    return ipywidgets
+
+
+def _static_png(draw, values):
+    """The PNG (base64 text) that ``draw(**values)`` produces off screen; None if it draws nothing.
+
+    An exception is not raised here: the widget runs the same call and shows its traceback
+    in its own output, where the student sees it (e.g. an exercise not solved yet).
+    """
+    import matplotlib.pyplot as plt
+    from IPython.utils.capture import capture_output
+
+    before = set(plt.get_fignums())
+    plt.figure()  # a draw that plots into "the current figure" must not reuse one left open
+    png = None
+    try:
+        with capture_output() as captured:  # the inline backend's plt.show() displays a PNG
+            draw(**values)
+    except Exception:
+        captured = None
+    new = [plt.figure(n) for n in plt.get_fignums() if n not in before]
+    if captured is not None:  # the last image shown (an empty figure shows none)
+        png = next((out.data["image/png"] for out in reversed(captured.outputs) if "image/png" in out.data),
+                   None)
+        drawn = [figure for figure in new if figure.axes]
+        if png is None and drawn:  # a backend whose show() displays nothing: save the open figure
+            buffer = io.BytesIO()
+            drawn[-1].savefig(buffer, format="png", bbox_inches="tight")
+            png = buffer.getvalue()
+    for figure in new:  # left open, they would show up again below the widget
+        plt.close(figure)
+    if isinstance(png, bytes):
+        png = base64.b64encode(png).decode("ascii")
+    return png

@@ -1,0 +1,221 @@
+"""Drive a notebook in JupyterLab the way a student does, and read back what the page shows.
+
+Actions go through the UI (menus, a slider's keyboard handle); the state the checks need
+(cell outputs, the kernel's status) is read from the application object JupyterLab exposes
+with ``--LabApp.expose_app_in_browser``, which is the same model the page renders.
+"""
+import itertools
+import re
+import time
+
+RUN_SECONDS = 300          # one "Run ..." until the kernel is idle again; notebooks take < 60 s
+WIDGET_SECONDS = 30        # a widget to render, or to redraw after a slider moved
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+STDERR = '[data-mime-type="application/vnd.jupyter.stderr"]'
+WIDGET_FAILURES = ("Loading widget...", "Error displaying widget")
+
+_PANEL = "window.jupyterapp.shell.currentWidget"
+_KERNEL_IDLE = f"""(path) => {{
+    const panel = window.jupyterapp && {_PANEL};
+    const kernel = panel && panel.context && panel.context.path === path && panel.sessionContext
+                   && panel.sessionContext.session && panel.sessionContext.session.kernel;
+    return !!kernel && kernel.status === 'idle';
+}}"""
+_RUN_STATE = f"""(index) => {{
+    const panel = {_PANEL};
+    if (panel.sessionContext.session.kernel.status !== 'idle'
+        || [...panel.node.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*')))
+        return 'running';
+    return panel.content.model.cells.get(index).executionCount !== null ? 'done' : 'idle';
+}}"""
+STALL_SECONDS = 15  # idle this long without having run the cell: the run never reached it
+
+_workspaces = itertools.count(1)
+
+
+class NotebookPage:
+    """One notebook open in its own browser tab, with the console messages that tab logged.
+
+    Each tab uses a workspace of its own: JupyterLab restores a workspace's open tabs, so with
+    a shared one every page would reopen what the tests before it had opened.
+    """
+
+    def __init__(self, context, server, path):
+        self.server, self.path = server, path
+        self.page = context.new_page()
+        self.console = []
+        self.page.on("console", lambda m: self.console.append((m.type, f"{m.text} [{m.location.get('url', '')}]")))
+        self.page.on("pageerror", lambda e: self.console.append(("pageerror", str(e))))
+
+    def goto(self, path=""):
+        """Open JupyterLab (and the file at ``path`` in it) in a fresh workspace."""
+        tree = f"/tree/{path}" if path else ""
+        self.page.goto(self.server.url(f"lab/workspaces/test-{next(_workspaces)}{tree}"))
+        self.page.locator(".lm-MenuBar-itemLabel").first.wait_for()
+
+    def open(self):
+        self.goto(self.path)
+        self.page.wait_for_function(_KERNEL_IDLE, arg=self.path, timeout=RUN_SECONDS * 1000, polling=250)
+        # The file browser is not under test: fold it away so screenshots show the notebook.
+        open_sidebar = self.page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current')
+        if open_sidebar.count():
+            open_sidebar.click()
+        return self
+
+    def close(self):
+        self.page.close()
+
+    def menu(self, top, item):
+        self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{re.escape(top)}$")).click()
+        self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).click()
+
+    def cells(self):
+        """The notebook as the page holds it (nbformat JSON cells, with outputs)."""
+        return self.page.evaluate(f"() => {_PANEL}.content.model.toJSON().cells")
+
+    def _wait_run(self, index):
+        """Wait until the run that starts at cell ``index`` is over (that cell has run, all idle)."""
+        deadline, idle_since = time.monotonic() + RUN_SECONDS, None
+        while (state := self.page.evaluate(_RUN_STATE, index)) != "done":
+            now = time.monotonic()
+            idle_since = (idle_since or now) if state == "idle" else None
+            assert now < deadline, f"{self.path}: still running after {RUN_SECONDS} s"
+            assert not idle_since or now - idle_since < STALL_SECONDS, \
+                f"{self.path}: the kernel is idle but cell {index} never ran"
+            time.sleep(0.5)
+
+    def select(self, index):
+        """Make cell ``index`` the only selected cell (command mode), as a click on it would."""
+        self.page.evaluate(f"""(index) => {{
+            const notebook = {_PANEL}.content;
+            notebook.mode = 'command';
+            notebook.deselectAll();
+            notebook.activeCellIndex = index;
+        }}""", index)
+
+    def run_all(self):
+        """Run > Run All Cells, then keep going past errors the way a student would.
+
+        JupyterLab stops a run at the first cell that raises (an unsolved exercise in a student
+        notebook); each further round selects the first cell that has not run and uses
+        Run > Run Selected Cell and All Below (for the last cell: ... and Do not Advance),
+        until every code cell has run once.
+        Returns the number of rounds.
+        """
+        code = [i for i, cell in enumerate(self.cells()) if cell["cell_type"] == "code"]
+        self.menu("Run", "Run All Cells")
+        self._wait_run(code[0])
+        rounds = 1
+        while True:
+            pending = [i for i, cell in enumerate(self.cells())
+                       if cell["cell_type"] == "code" and cell.get("execution_count") is None]
+            if not pending:
+                return rounds
+            self.select(pending[0])
+            last = pending[0] == len(self.cells()) - 1  # JupyterLab greys "...and All Below" there
+            self.menu("Run", "Run Selected Cell and Do not Advance" if last else "Run Selected Cell and All Below")
+            self._wait_run(pending[0])
+            rounds += 1
+
+    def errors(self):
+        """(cell index, nbgrader grade_id or None, 'Ename: evalue') of every cell that raised."""
+        found = []
+        for index, cell in enumerate(self.cells()):
+            for output in cell.get("outputs", []):
+                if output["output_type"] == "error":
+                    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                    found.append((index, grade_id, f"{output['ename']}: {output['evalue']}"))
+        return found
+
+    def widget_outputs(self, cells):
+        """Locators of the cell outputs that hold an ipywidget, once none is still loading.
+
+        Found through the model (the output's mime type), since the widget renderer's node
+        carries no mime type of its own: output j of cell i is the j-th child of that cell's
+        output area.
+        """
+        self.page.wait_for_function(
+            """(loading) => [...document.querySelectorAll(
+                   '.jp-Cell-outputArea > .jp-OutputArea-child > .jp-OutputArea-output')]
+                   .every(node => !node.textContent.includes(loading))""",
+            arg=WIDGET_FAILURES[0], timeout=WIDGET_SECONDS * 1000, polling=250)
+        found = []
+        for i, cell in enumerate(cells):
+            for j, output in enumerate(cell.get("outputs", [])):
+                if WIDGET_MIME in output.get("data", {}):
+                    found.append(self.page.locator(".jp-Notebook .jp-Cell").nth(i)
+                                 .locator(".jp-Cell-outputArea > .jp-OutputArea-child").nth(j)
+                                 .locator(":scope > .jp-OutputArea-output"))
+        return found
+
+    def console_errors(self):
+        """Every console error and uncaught exception of the tab. None is filtered: with the
+        Chromium flags and Lab settings of conftest.py (no news, update check, background
+        networking or autosave) a healthy JupyterLab 4 logs none."""
+        return [text for kind, text in self.console if kind in ("error", "pageerror")]
+
+    def screenshot(self, path, part_height=8000):
+        """The whole notebook: ``path``, then ``<stem>-2.png``... for each further ``part_height`` px.
+
+        The page is made as tall as the notebook (up to ``part_height``) and the notebook is
+        scrolled part by part, since JupyterLab scrolls inside the notebook, not the page.
+        """
+        scroller = f"""(() => {{
+            const notebook = {_PANEL}.content.node;
+            return notebook.querySelector('.jp-WindowedPanel-outer') || notebook;
+        }})()"""
+        height, top = self.page.evaluate(
+            f"() => {{ const s = {scroller}; return [s.scrollHeight, s.getBoundingClientRect().top]; }}")
+        size = self.page.viewport_size
+        self.page.set_viewport_size({"width": size["width"], "height": int(top + min(height, part_height) + 40)})
+        paths = []
+        for part, offset in enumerate(range(0, int(height), part_height), start=1):
+            self.page.evaluate(f"(offset) => {{ {scroller}.scrollTop = offset; }}", offset)
+            self.page.wait_for_timeout(300)  # a layout pass at the new size and position
+            paths.append(path if part == 1 else path.with_name(f"{path.stem}-{part}{path.suffix}"))
+            self.page.screenshot(path=str(paths[-1]))
+        self.page.set_viewport_size(size)
+        return paths
+
+
+def screenshot_of(element, path):
+    """An element as shown, once its images have loaded (a clip of the page, measured after
+    scrolling: JupyterLab scrolls inside the notebook, where element screenshots can slip)."""
+    element.scroll_into_view_if_needed()
+    element.page.wait_for_function("node => [...node.querySelectorAll('img')].every(img => img.complete)",
+                                   arg=element.element_handle())
+    element.page.wait_for_timeout(300)
+    element.page.screenshot(path=str(path), clip=element.bounding_box())
+
+
+def plotted(area):
+    """What a widget currently shows: its images (as data URLs), or its text where it has none."""
+    return area.evaluate("""node => {
+        const images = [...node.querySelectorAll('img')].map(img => img.src);
+        return images.length ? images.join('|') : node.innerText;
+    }""")
+
+
+def move_slider(area, page):
+    """Move the widget's first slider one step with the keyboard, as a student may.
+
+    Returns True when the widget has a slider (False: nothing to move).
+    """
+    handles = area.locator(".noUi-handle")
+    if handles.count() == 0:
+        return False
+    handle = handles.first
+    at_max = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
+    handle.focus()
+    page.keyboard.press("ArrowLeft" if at_max else "ArrowRight")
+    return True
+
+
+def wait_for_change(area, before, seconds=WIDGET_SECONDS):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        now = plotted(area)
+        if now != before:
+            return now
+        time.sleep(0.25)
+    return before

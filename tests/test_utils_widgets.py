@@ -1,0 +1,141 @@
+"""utils.widgets.slider_plot: the widget, its static fallback, and the note where sliders cannot work."""
+import base64
+import sys
+import types
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: tests draw off screen
+
+import IPython
+import ipywidgets
+import matplotlib.pyplot as plt
+import nbformat
+import pytest
+from ipywidgets.widgets.widget import _instances
+from nbclient import NotebookClient
+
+from utils.widgets import slider_plot
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+WIDGET = "application/vnd.jupyter.widget-view+json"
+SLIDERS = {"x": (-5, 5, 0.5, -2.0), "z": (0, 1, 0.1, 0.3)}
+
+
+def recorder(fail=False):
+    """A draw function that plots and remembers every call's arguments in ``.calls``."""
+    def draw(x, z):
+        draw.calls.append({"x": x, "z": z})
+        if fail:
+            raise ValueError("not solved yet")
+        plt.plot([0, 1], [x, z])
+        plt.show()
+
+    draw.calls = []
+    return draw
+
+
+@pytest.fixture
+def live_kernel(monkeypatch):
+    """Pretend to run in a kernel, and record what slider_plot displays instead of sending it."""
+    shown = []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: types.SimpleNamespace(kernel=object()))
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.append((objs, kw)))
+    yield shown
+    plt.close("all")
+
+
+def the_widget(bundle):
+    return _instances[bundle[WIDGET]["model_id"]]  # the registry display() refers to
+
+
+def test_outside_a_kernel_draws_once_with_the_initial_values_and_says_why(capsys):
+    draw = recorder()
+    assert slider_plot(draw, **SLIDERS) is None
+    assert draw.calls == [{"x": -2.0, "z": 0.3}]
+    note = capsys.readouterr().out
+    assert "x, z" in note and "running Jupyter kernel" in note
+    plt.close("all")
+
+
+def test_without_ipywidgets_draws_once_with_the_initial_values(monkeypatch, capsys):
+    monkeypatch.setattr(IPython, "get_ipython", lambda: types.SimpleNamespace(kernel=object()))
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import ipywidgets -> ImportError
+    draw = recorder()
+    slider_plot(draw, **SLIDERS)
+    assert draw.calls == [{"x": -2.0, "z": 0.3}]
+    assert "ipywidgets" in capsys.readouterr().out
+    plt.close("all")
+
+
+def test_in_a_kernel_displays_one_widget_with_a_static_png_and_a_note(live_kernel):
+    draw = recorder()
+    assert slider_plot(draw, **SLIDERS) is None  # a returned widget would be displayed twice
+    assert len(live_kernel) == 1
+    (bundle,), options = live_kernel[0]
+    assert options == {"raw": True}
+    assert set(bundle) == {WIDGET, "image/png", "text/plain"}
+    assert base64.b64decode(bundle["image/png"]).startswith(PNG_SIGNATURE)
+    assert "x, z" in bundle["text/plain"] and "initial values" in bundle["text/plain"]
+    sliders = {s.description: s for s in the_widget(bundle).children if isinstance(s, ipywidgets.FloatSlider)}
+    assert {name: (s.min, s.max, s.step, s.value) for name, s in sliders.items()} == SLIDERS
+    assert not any(s.continuous_update for s in sliders.values()), "redraw on release, not while dragging"
+    assert draw.calls == [{"x": -2.0, "z": 0.3}] * 2  # the widget's first draw, and the static one
+    # Agg leaves the widget's own first figure open (the inline backend closes it); the static
+    # copy must add none, or it would show again below the widget
+    assert len(plt.get_fignums()) == 1
+
+
+def test_moving_a_slider_redraws_with_the_new_value(live_kernel):
+    draw = recorder()
+    slider_plot(draw, **SLIDERS)
+    (bundle,), _ = live_kernel[0]
+    slider = next(s for s in the_widget(bundle).children if getattr(s, "description", "") == "x")
+    slider.value = 1.5
+    assert draw.calls[-1] == {"x": 1.5, "z": 0.3}
+
+
+def test_integer_specs_make_integer_sliders(live_kernel):
+    seen = []
+    slider_plot(lambda n=4, rate=0.5: seen.append((n, rate)), n=(2, 128, 2, 16), rate=(0, 1, 0.1, 0.5))
+    (bundle,), _ = live_kernel[0]
+    kinds = {s.description: type(s).__name__ for s in the_widget(bundle).children if hasattr(s, "step")}
+    assert kinds == {"n": "IntSlider", "rate": "FloatSlider"}
+    assert seen[0] == (16, 0.5) and isinstance(seen[0][0], int)
+
+
+def test_only_the_named_parameters_get_sliders(live_kernel):
+    seen = []
+
+    def draw(rate, steps=200, label="fixed"):
+        seen.append((rate, steps, label))
+
+    slider_plot(draw, rate=(0, 1, 0.1, 0.5))
+    (bundle,), _ = live_kernel[0]
+    assert [s.description for s in the_widget(bundle).children if hasattr(s, "step")] == ["rate"]
+    assert seen[0] == (0.5, 200, "fixed")
+
+
+def test_a_draw_that_raises_still_shows_the_widget_without_a_static_png(live_kernel):
+    draw = recorder(fail=True)
+    slider_plot(draw, **SLIDERS)  # must not raise: the widget shows the traceback to the student
+    (bundle,), _ = live_kernel[0]
+    assert set(bundle) == {WIDGET, "text/plain"}
+    assert plt.get_fignums() == []
+
+
+@pytest.mark.notebook
+def test_in_a_real_kernel_the_cell_shows_exactly_one_output():
+    """The inline backend path: one display (widget, PNG, note), no stray figure, no error."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in (
+        "import matplotlib.pyplot as plt\nfrom utils.widgets import slider_plot",
+        "def draw(a=1.0):\n    plt.plot([0, a])\n    plt.show()\n\nslider_plot(draw, a=(0, 2, 0.5, 1.0))",
+        "def draw_unsolved(a=1.0):\n    raise NotImplementedError()\n\nslider_plot(draw_unsolved, a=(0, 2, 0.5, 1.0))",
+    )])
+    NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
+    solved, unsolved = notebook.cells[1].outputs, notebook.cells[2].outputs
+    assert [o.output_type for o in solved] == ["display_data"]
+    assert set(solved[0].data) == {WIDGET, "image/png", "text/plain"}
+    assert base64.b64decode(solved[0].data["image/png"]).startswith(PNG_SIGNATURE)
+    assert [o.output_type for o in unsolved] == ["display_data"]
+    assert set(unsolved[0].data) == {WIDGET, "text/plain"}
