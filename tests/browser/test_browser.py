@@ -2,8 +2,8 @@
 
 For each solution and each student notebook: open it in JupyterLab (headless Chromium), run
 all cells from the Run menu, and check what the page shows: no cell error (a student notebook
-may only raise the NotImplementedError of its unsolved stubs, and its graded check cells may
-fail), every ipywidgets control rendered, moving a slider redraws the plot (solutions), and no
+may only raise the NotImplementedError of its unsolved stubs and the NameErrors that follow
+from them, and its graded check cells may fail), every ipywidgets control rendered, moving a slider redraws the plot (solutions), and no
 JavaScript console error. A screenshot of each notebook and of each widget goes to the folder
 the run prints at the end. Then the nbgrader extensions: formgrader, assignment and course
 lists, the Create Assignment sidebar and Validate.
@@ -46,8 +46,14 @@ def check_notebook(page, screenshot_dir, student):
     problems = []
     cells = page.cells()
     graded = {i for i, c in enumerate(cells) if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+    unsolved_before = None  # index of the first cell that raised an unsolved stub's NotImplementedError
     for index, grade_id, error in page.errors():
-        expected = student and (error.startswith("NotImplementedError") or index in graded)
+        if student and error.startswith("NotImplementedError") and unsolved_before is None:
+            unsolved_before = index
+        # A student notebook may fail where a stub is unsolved, in its graded checks, and with a
+        # NameError after an unsolved cell (e.g. `model = LeNet5()` never ran), nowhere else.
+        cascade = error.startswith("NameError") and unsolved_before is not None and index > unsolved_before
+        expected = student and (error.startswith("NotImplementedError") or index in graded or cascade)
         if not expected:
             problems.append(f"cell {index} ({grade_id or 'free'}) raised {error}")
 
