@@ -1,6 +1,7 @@
 """Comparisons that explain themselves: expected vs got, shapes, dtypes and a hint.
 
-Every check first coerces what it is given into plain Python floats or base-class
+Checks return nothing (a test cell ending in one shows no stray ``True``) and raise
+``AssertionError`` with the explanation. Every check first coerces what it is given into plain Python floats or base-class
 ``float64`` arrays, so a value with a surprising ``__eq__`` (a tensor, a masked array,
 an ndarray subclass) is judged by its numbers, not by its own comparison operators.
 """
@@ -59,7 +60,6 @@ def check_close(got, expected, name="value", *, rtol=1e-6, atol=1e-8, hint=None)
         if hint:
             lines.append(f"Hint: {hint}")
         raise AssertionError("\n".join(lines))
-    return True
 
 
 def check_shape(got, expected_shape, name="value", hint=None):
@@ -69,14 +69,12 @@ def check_shape(got, expected_shape, name="value", hint=None):
     if shape != expected_shape:
         message = f"{name}: expected shape {expected_shape}, got {shape}"
         raise AssertionError(message + (f"\nHint: {hint}" if hint else ""))
-    return True
 
 
 def check_true(condition, message, hint=None):
     """Assert a condition that has no natural expected value, with a readable message."""
     if not (condition is True or (isinstance(condition, (np.bool_, numbers.Integral)) and bool(condition))):
         raise AssertionError(message + (f"\nHint: {hint}" if hint else ""))
-    return True
 
 
 def check_raises(exception, function, *args, hint=None, **kwargs):
