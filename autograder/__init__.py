@@ -1,6 +1,15 @@
 """The instructor's tool: release student versions, autograde submissions, report grades.
 
-Built on nbgrader's own pieces (course directory, gradebook, preprocessors); one module per
-step of the flow: ``course`` (a private nbgrader course), ``release``, ``ingest``,
-``grade``, ``report``, ``examples`` (the demo's submissions) and ``cli``.
+Built on nbgrader's own pieces (course directory, gradebook, checksums, preprocessors); one
+module per step of the flow:
+
+* ``course``: a private nbgrader course built from ``solutions/``; ``release``: student versions;
+* ``ingest``: folders and LMS zips (Canvas, Moodle) into submissions, read defensively;
+* ``grade``: the coordinator (sanitize with nbgrader, dispatch, score into the gradebook);
+* ``executors``: where notebooks run (local process pool, or Dask);
+* ``execute``: a worker runs one notebook; ``sandbox``: the bubblewrap sandbox its kernel runs in;
+  ``guard``: the in-kernel integrity guard;
+* ``journal``: atomic per-submission results, for resuming; ``feedback``: HTML without hidden
+  tests; ``report``: grades.csv, the table, the summary;
+* ``examples``: the demo's submissions; ``cli``: ``python -m autograder``.
 """

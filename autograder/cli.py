@@ -1,4 +1,10 @@
-"""``python -m autograder``: release, grade and demo."""
+"""``python -m autograder``: release, grade and demo.
+
+``grade SUBMISSIONS --out DIR`` grades a folder or an LMS zip in parallel, each notebook in a
+sandboxed kernel, and writes ``DIR/grades.csv``, ``DIR/feedback/<student>/<assignment>.html``,
+nbgrader's course (``DIR/course``: gradebook, autograded notebooks) and the results journal
+(``DIR/journal``) that lets a second run resume where a killed one stopped.
+"""
 import argparse
 import sys
 import tempfile
@@ -15,34 +21,68 @@ def cmd_release(args):
     return 0
 
 
-def _run_grading(submissions, workdir, assignment_ids, out=None):
-    from autograder.grade import grade_all
-    from autograder.report import format_table, write_csv
+def _limits(args):
+    from autograder.sandbox import Limits
+    return Limits(memory_mb=args.memory_mb, cell_timeout=args.cell_timeout,
+                  notebook_timeout=args.notebook_timeout, cpu_seconds=args.notebook_timeout)
+
+
+def run_grading(submissions, out, assignment_ids, args, workdir=None):
+    """Grade ``submissions`` into ``out``; prints progress, the table and a summary. Returns results."""
+    from tqdm import tqdm
+
+    from autograder.executors import make_executor
+    from autograder.grade import Grader
+    from autograder.report import format_table, summary, write_csv
 
     started = time.perf_counter()
-
-    def progress(result):
-        print(f"  graded {result.student}/{result.assignment}: {result.status} "
-              f"{result.score:g}/{result.max_score:g}", file=sys.stderr, flush=True)
-
-    results = grade_all(submissions, workdir, assignment_ids, progress)
+    out.mkdir(parents=True, exist_ok=True)
+    executor = make_executor(args.workers, args.dask_scheduler)
+    resumed = []
+    try:
+        grader = Grader(out / "course", assignment_ids, limits=_limits(args), sandbox=not args.unsafe_no_sandbox,
+                        executor=executor, feedback_dir=out / "feedback", journal_dir=out / "journal")
+        where = f"Dask at {args.dask_scheduler}" if args.dask_scheduler else f"{executor.workers} local workers"
+        print(f"grading {len(submissions)} submissions on {where}, "
+              f"{'in the sandbox' if grader.sandbox else 'WITHOUT the sandbox'}", file=sys.stderr)
+        with tqdm(total=len(submissions), unit="nb", file=sys.stderr, disable=args.no_progress) as bar:
+            def progress(result, from_journal):
+                resumed.extend([result] if from_journal else [])
+                bar.set_postfix_str(f"{result.student}: {result.status} {result.score:g}/{result.max_score:g}")
+                bar.update(1)
+            results = grader.grade_many(submissions, progress, regrade=args.regrade)
+    finally:
+        executor.close()
     print(format_table(results))
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
-        print(f"\nwrote {write_csv(results, out / 'grades.csv')}")
-    print(f"\n{len(results)} submissions in {time.perf_counter() - started:.1f} s")
+    print(f"\nwrote {write_csv(results, out / 'grades.csv')} and feedback in {out / 'feedback'}")
+    print(summary(results, time.perf_counter() - started, len(resumed)))
     return results
 
 
 def cmd_grade(args):
-    from autograder.ingest import find_submissions
-    submissions = find_submissions(args.submissions)
-    if not submissions:
-        print(f"no notebooks found under {args.submissions}", file=sys.stderr)
+    from autograder.course import CourseChanged, grade_ids
+    from autograder.ingest import assignments_present, find_submissions
+    from autograder.sandbox import SandboxUnavailable
+
+    if not args.submissions.exists():
+        print(f"{args.submissions} does not exist", file=sys.stderr)
         return 2
-    wanted = sorted({s.assignment for s in submissions} & set(assignments())) or assignments()
-    with tempfile.TemporaryDirectory(prefix="dlf-grade-") as workdir:
-        _run_grading(submissions, workdir, wanted, args.out)
+    args.out.mkdir(parents=True, exist_ok=True)
+    submissions = find_submissions(args.submissions, args.out / "incoming")
+    if not submissions:
+        print(f"no notebooks found in {args.submissions}", file=sys.stderr)
+        return 2
+    wanted = args.assignment or assignments_present(submissions, grade_ids()) or assignments()
+    try:
+        run_grading(submissions, args.out, wanted, args)
+    except CourseChanged as why:
+        print(f"refusing to grade: {why}", file=sys.stderr)
+        return 2
+    except SandboxUnavailable as why:
+        print(f"refusing to grade: the sandbox cannot start ({why}).\nInstall bubblewrap "
+              f"(apt-get install -y bubblewrap), or pass --unsafe-no-sandbox to run student code "
+              f"with your own privileges.", file=sys.stderr)
+        return 3
     return 0
 
 
@@ -56,26 +96,46 @@ def cmd_demo(args):
         for student, what in write_demo_submissions(tmp / "submissions", args.assignment).items():
             print(f"  {student:5s} {what}")
         print()
-        _run_grading(find_submissions(tmp / "submissions"), tmp / "course", [args.assignment], args.out)
+        run_grading(find_submissions(tmp / "submissions"), args.out or tmp / "out", [args.assignment], args)
     return 0
 
 
+def _execution_options(parser):
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    parser.add_argument("--dask-scheduler", metavar="ADDRESS", default=None,
+                        help="run notebooks on a dask.distributed cluster (e.g. tcp://host:8786)")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="run student code WITHOUT the bubblewrap sandbox (only for trusted notebooks)")
+    parser.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell (default 120)")
+    parser.add_argument("--notebook-timeout", type=int, default=600, help="seconds per notebook (default 600)")
+    parser.add_argument("--memory-mb", type=int, default=4096, help="memory per kernel (default 4096)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--regrade", action="store_true", help="grade again what an earlier run finished")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("release", help="generate the student versions in notebooks/ from solutions/")
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
     p.set_defaults(run=cmd_release)
 
-    p = sub.add_parser("grade", help="autograde a folder of submissions")
-    p.add_argument("submissions", type=Path, help="folder of <student>/<assignment>.ipynb")
-    p.add_argument("--out", type=Path, required=True, help="folder for grades.csv")
+    p = sub.add_parser("grade", help="autograde a folder or an LMS zip (Canvas, Moodle) of submissions")
+    p.add_argument("submissions", type=Path,
+                   help="folder of <student>/<notebook>.ipynb or <student>/<assignment>/<notebook>.ipynb, or a zip")
+    p.add_argument("--out", type=Path, required=True,
+                   help="folder for grades.csv, feedback/, the gradebook and the journal (reuse it to resume)")
+    p.add_argument("--assignment", action="append", choices=assignments(),
+                   help="only these assignments (default: those the submissions are)")
+    _execution_options(p)
     p.set_defaults(run=cmd_grade)
 
     p = sub.add_parser("demo", help="grade bundled example submissions in a temporary course")
     p.add_argument("--assignment", default="01_backprop", choices=assignments())
-    p.add_argument("--out", type=Path, default=None, help="also write grades.csv here")
+    p.add_argument("--out", type=Path, default=None, help="keep grades.csv and the feedback here")
+    _execution_options(p)
     p.set_defaults(run=cmd_demo)
     return parser
 

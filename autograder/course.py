@@ -1,9 +1,11 @@
 """A private nbgrader course directory, built from this repository's ``solutions/``.
 
-Release and grading both run inside a throw-away course, so nbgrader's gradebook and its
-``submitted``/``autograded`` folders never land in the repository, and two runs never share
-state by accident.
+Release and grading both run inside a course folder of their own, so nbgrader's gradebook and
+its ``submitted``/``autograded`` folders never land in the repository. ``grade --out DIR`` keeps
+its course in ``DIR/course`` so that a resumed run finds its gradebook again; a digest of
+``solutions/`` guards against resuming after the tests changed.
 """
+import hashlib
 import os
 import shutil
 import sys
@@ -22,6 +24,17 @@ CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 def assignments():
     """Assignment ids (``01_backprop``, ...): the folders of ``solutions/`` that hold a notebook."""
     return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def grade_ids(assignment_ids=None):
+    """assignment -> the nbgrader cell ids of its source notebook (read from ``solutions/``)."""
+    import nbformat
+    ids = {}
+    for assignment in assignment_ids or assignments():
+        notebook = nbformat.read(next((SOLUTIONS / assignment).glob("*.ipynb")), as_version=4)
+        ids[assignment] = {c.metadata["nbgrader"]["grade_id"] for c in notebook.cells
+                           if c.metadata.get("nbgrader", {}).get("grade_id")}
+    return ids
 
 
 def scripts_on_path():
@@ -47,6 +60,20 @@ def nbgrader_config(root, cell_timeout=CELL_TIMEOUT):
     return config
 
 
+class CourseChanged(RuntimeError):
+    """The solutions changed since this course folder was generated."""
+
+
+def solutions_digest(assignment_ids):
+    """SHA-256 over the assignments' source files: what the grades in a course folder depend on."""
+    digest = hashlib.sha256()
+    for assignment in sorted(assignment_ids):
+        for path in sorted((SOLUTIONS / assignment).rglob("*")):
+            if path.is_file() and ".ipynb_checkpoints" not in path.parts and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(SOLUTIONS)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 class Course:
     """An nbgrader course at ``root`` whose ``source/`` is a copy of ``solutions/``."""
 
@@ -58,8 +85,9 @@ class Course:
         self.root = Path(root)
         self.assignment_ids = list(assignment_ids or assignments())
         for assignment in self.assignment_ids:
-            shutil.copytree(SOLUTIONS / assignment, self.root / "source" / assignment,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+            if not (self.root / "source" / assignment).exists():
+                shutil.copytree(SOLUTIONS / assignment, self.root / "source" / assignment,
+                                ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         self.config = nbgrader_config(self.root, cell_timeout)
         self.api = NbGraderAPI(CourseDirectory(config=self.config), config=self.config)
 
@@ -71,6 +99,19 @@ class Course:
                 raise RuntimeError(f"nbgrader could not generate {assignment}:\n"
                                    f"{result.get('error') or result.get('log')}")
         return self.root / "release"
+
+    def prepare(self):
+        """Generate once; a course folder reopened by a resumed run keeps its gradebook as it is."""
+        stamp = self.root / "solutions.sha256"
+        digest = solutions_digest(self.assignment_ids)
+        if stamp.exists():
+            if stamp.read_text().strip() != digest:
+                raise CourseChanged(f"the solutions changed since {self.root} was graded; "
+                                    f"grade into a fresh --out folder")
+            return self.root / "release"
+        released = self.generate()
+        stamp.write_text(digest + "\n")
+        return released
 
     @property
     def gradebook_url(self):

@@ -1,17 +1,37 @@
-"""Autograde submissions with nbgrader, one ``Result`` per (student, assignment).
+"""The coordinator: ingest, sanitize, dispatch to workers, score into nbgrader's gradebook.
 
-Every submission ends with a status: ``graded`` (nbgrader scored it), ``rejected`` (it
-could not be read as that assignment's notebook) or ``error`` (grading broke, e.g. the
-kernel died). None of them stops the run.
+One ``Result`` per (student, assignment), each with a status:
+
+* ``graded``: nbgrader scored it;
+* ``flagged``: scored, but the integrity guard found and undid tampering (the reason says
+  what; a test during which tampering happened earns nothing);
+* ``error``: the kernel died or hit a limit; tests that ran before keep their points, the rest
+  earn nothing (the reason says which limit);
+* ``rejected``: the file could not be read as one of the course's notebooks.
+
+Only this process writes the gradebook. It uses nbgrader's own preprocessors: before execution
+``ClearOutput``, ``DeduplicateIds``, ``OverwriteKernelspec``, ``OverwriteCells`` (locked and
+test cells restored from the source by checksum) and ``CheckCellMetadata``; after it
+``SaveAutoGrades``. Workers (``autograder.execute``) only execute. A test cell the student
+deleted is not added back: it scores zero and the reason says so.
 """
+import copy
+import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from autograder.course import Course
-from autograder.ingest import Rejected, read_submission
+from autograder.execute import NOT_RUN, run_job
+from autograder.ingest import STUDENT_ID, Rejected, read_submission
+from autograder.journal import Journal, file_digest
+from autograder.sandbox import Limits, check_sandbox
+
+# nbgrader's gradebook code trips SQLAlchemy's autoflush warnings on every run; they are noise here.
+warnings.filterwarnings("ignore", message=".*not in session.*")
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 
 
 @dataclass
@@ -31,104 +51,246 @@ class Result:
     status: str
     reason: str = ""
     tests: list = field(default_factory=list)
+    name: str = ""
+    seconds: float = 0.0
+
+    def to_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        data = dict(data, tests=[TestOutcome(**t) for t in data.get("tests", [])])
+        return cls(**data)
 
 
-def _first_line(text, limit=160):
+def _first_line(text, limit=300):
     lines = [line for line in str(text).strip().splitlines() if line.strip()]
-    return lines[-1][:limit] if lines else ""
+    return lines[0][:limit] if lines else ""
 
 
-KNOWN_FAILURES = (
-    ("DeadKernelError", "the kernel died (the notebook exited or crashed the Python process)"),
-    ("Kernel died", "the kernel died (the notebook exited or crashed the Python process)"),
-    ("CellTimeoutError", "a cell ran past the time limit"),
-    ("TimeoutError", "the notebook ran past the time limit"),
-)
-
-
-def _failure_reason(text):
-    """A one-line reason for a failed nbgrader run, recognising the common causes."""
-    for marker, reason in KNOWN_FAILURES:
-        if marker in text:
-            return reason
-    return f"grading failed: {_first_line(text)}"
-
-
-def _cell_errors(notebook_path):
-    """grade_id -> 'Error: message' for every graded cell that raised."""
-    notebook = nbformat.read(notebook_path, as_version=4)
-    errors = {}
-    for cell in notebook.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and cell.cell_type == "code":
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "error":
-                    evalue = _first_line(output.get("evalue", ""))
-                    errors[meta["grade_id"]] = f"{output.get('ename')}: {evalue}".rstrip(": ")
-    return errors
-
-
-# nbgrader's gradebook code trips SQLAlchemy's autoflush warnings on every run; they are noise here.
-warnings.filterwarnings("ignore", message=".*not in session.*")
+@dataclass
+class AssignmentInfo:
+    """What the coordinator knows about an assignment, read once from the course."""
+    notebook_id: str
+    max_score: float
+    grade_ids: set
+    test_ids: list
+    source_meta: dict          # grade_id -> the source notebook's nbgrader metadata
+    hidden_lines: set          # lines of hidden test code, redacted from feedback
+    files: Path                # the released folder (its non-notebook files go to the sandbox)
 
 
 class Grader:
-    """Grades submissions inside one private nbgrader course at ``workdir``."""
+    """Grades submissions inside one nbgrader course at ``workdir`` (created or reopened)."""
 
-    def __init__(self, workdir, assignment_ids=None):
-        self.course = Course(workdir, assignment_ids)
-        self.course.generate()
-        self.max_scores = {}
+    def __init__(self, workdir, assignment_ids=None, limits=Limits(), sandbox=True, executor=None,
+                 feedback_dir=None, journal_dir=None):
         from nbgrader.api import Gradebook
+
+        if sandbox:
+            check_sandbox()
+        self.limits, self.sandbox, self.executor = limits, sandbox, executor
+        self.course = Course(workdir, assignment_ids)
+        released = self.course.prepare()
+        self.feedback_dir = Path(feedback_dir) if feedback_dir else None
+        self.journal = Journal(journal_dir) if journal_dir else None
+        self.info = {}
         with Gradebook(self.course.gradebook_url) as gradebook:
             for assignment in self.course.assignment_ids:
-                self.max_scores[assignment] = gradebook.find_assignment(assignment).max_score
+                source_path = next((self.course.root / "source" / assignment).glob("*.ipynb"))
+                source = nbformat.read(source_path, as_version=4)
+                metas = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in source.cells
+                         if c.metadata.get("nbgrader", {}).get("grade_id")}
+                hidden = {line.strip() for c in source.cells for block in HIDDEN.findall(c.source)
+                          for line in block.splitlines() if len(line.strip()) >= 12}
+                self.info[assignment] = AssignmentInfo(
+                    source_path.stem, float(gradebook.find_assignment(assignment).max_score), set(metas),
+                    [g for g, m in metas.items() if m.get("grade")], metas, hidden, released / assignment)
 
-    def notebook_name(self, assignment):
-        return next((self.course.root / "source" / assignment).glob("*.ipynb")).name
-
-    def grade(self, submission):
-        """Grade one submission; never raises for anything the submission contains."""
-        max_score = self.max_scores.get(submission.assignment, 0.0)
+    # -- the three steps -------------------------------------------------------------------
+    def prepare(self, submission):
+        """A ``Result`` (rejected) or the job for a worker plus what ``finish`` needs."""
+        grade_ids = {a: i.grade_ids for a, i in self.info.items()}
         try:
-            notebook = read_submission(submission, self.course.assignment_ids)
+            notebook, assignment, notes = read_submission(submission, grade_ids)
+            info = self.info[assignment]
+            notebook, missing = self._sanitize(notebook, assignment, submission.student)
         except Rejected as why:
-            return Result(submission.student, submission.assignment, 0.0, max_score, "rejected", str(why))
+            info = self.info.get(submission.assignment)
+            return Result(submission.student, submission.assignment, 0.0, info.max_score if info else 0.0,
+                          "rejected", str(why), name=submission.name)
+        except Exception as error:  # nbgrader refused the metadata (CheckCellMetadata ...)
+            info = self.info.get(submission.assignment)
+            return Result(submission.student, submission.assignment, 0.0, info.max_score if info else 0.0,
+                          "rejected", f"the notebook's grading metadata is corrupted ({type(error).__name__})",
+                          name=submission.name)
+        if submission.note:
+            notes.insert(0, submission.note)
+        notes += [f"test {m} was deleted: it scores zero" for m in missing]
+        extra = [p for p in info.files.iterdir() if p.suffix != ".ipynb"] if info.files.is_dir() else []
+        job = {"key": f"{submission.student}/{assignment}", "notebook": nbformat.writes(notebook),
+               "limits": self.limits.to_dict(), "sandbox": self.sandbox,
+               "files": str(info.files) if extra else None}
+        context = {"student": submission.student, "assignment": assignment, "name": submission.name,
+                   "notes": notes, "missing": missing}
+        return job, context
 
-        name = self.notebook_name(submission.assignment)
-        target = self.course.root / "submitted" / submission.student / submission.assignment / name
+    def _sanitize(self, notebook, assignment, student):
+        from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells,
+                                            OverwriteKernelspec)
+        info = self.info[assignment]
+        for cell in notebook.cells:  # a known cell gets its source flags back (checksums cover them)
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in info.source_meta:
+                cell.metadata["nbgrader"] = copy.deepcopy(info.source_meta[grade_id])
+        resources = self._resources(assignment, student)
+        for preprocessor in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells):
+            notebook, resources = preprocessor(config=self.course.config).preprocess(notebook, resources)
+        for cell in notebook.cells:  # cells nbgrader did not recognise lose their stray nbgrader flags
+            if "nbgrader" in cell.metadata and "grade_id" not in cell.metadata["nbgrader"]:
+                del cell.metadata["nbgrader"]
+        notebook, resources = CheckCellMetadata(config=self.course.config).preprocess(notebook, resources)
+        present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells}
+        return notebook, [t for t in info.test_ids if t not in present]
+
+    def _resources(self, assignment, student):
+        return {"nbgrader": {"notebook": self.info[assignment].notebook_id, "assignment": assignment,
+                             "student": student, "db_url": self.course.gradebook_url}}
+
+    def finish(self, context, outcome):
+        """Score an executed notebook into the gradebook; write its feedback; return the Result."""
+        from nbgrader.api import Gradebook
+        from nbgrader.preprocessors import SaveAutoGrades
+
+        student, assignment = context["student"], context["assignment"]
+        info = self.info[assignment]
+        notebook = nbformat.reads(outcome["notebook"], as_version=4)
+        for cell in notebook.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") in outcome["tampered_tests"]:
+                cell.outputs.append(nbformat.v4.new_output(
+                    "error", ename="IntegrityError", evalue="the submission tampered with the checks during this test",
+                    traceback=[]))
+        with Gradebook(self.course.gradebook_url) as gradebook:
+            gradebook.update_or_create_student(student)
+            gradebook.update_or_create_submission(assignment, student)
+        SaveAutoGrades(config=self.course.config).preprocess(notebook, self._resources(assignment, student))
+        target = self.course.root / "autograded" / student / assignment / f"{info.notebook_id}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, target)
-
-        outcome = self.course.api.autograde(submission.assignment, submission.student)
-        if not outcome["success"]:
-            text = f"{outcome.get('log') or ''}\n{outcome.get('error') or ''}"
-            return Result(submission.student, submission.assignment, 0.0, max_score, "error",
-                          _failure_reason(text))
-        return self._collect(submission, name)
-
-    def _collect(self, submission, name):
-        from nbgrader.api import Gradebook
-        autograded = self.course.root / "autograded" / submission.student / submission.assignment / name
-        errors = _cell_errors(autograded)
+        errors = _cell_errors(notebook)
         with Gradebook(self.course.gradebook_url) as gradebook:
-            notebook = gradebook.find_submission_notebook(Path(name).stem, submission.assignment,
-                                                          submission.student)
-            tests = [TestOutcome(g.name, float(g.score), float(g.max_score), errors.get(g.name, ""))
-                     for g in sorted(notebook.grades, key=lambda g: g.name)]
-            score, max_score = float(notebook.score), float(notebook.max_score)
+            for grade_id in context["missing"]:
+                grade = gradebook.find_grade(grade_id, info.notebook_id, assignment, student)
+                grade.auto_score, grade.needs_manual_grade = 0.0, False
+            gradebook.db.commit()
+            submitted = gradebook.find_submission_notebook(info.notebook_id, assignment, student)
+            tests = [TestOutcome(g.name, float(g.score), float(g.max_score),
+                                 errors.get(g.name, "deleted from the submission" if g.name in context["missing"] else ""))
+                     for g in sorted(submitted.grades, key=lambda g: info.test_ids.index(g.name)
+                                     if g.name in info.test_ids else 0)]
+            score = float(submitted.score)
         failed = [t.grade_id for t in tests if t.score < t.max_score]
-        reason = f"failed {len(failed)} of {len(tests)}: {', '.join(failed)}" if failed else "all tests passed"
-        return Result(submission.student, submission.assignment, score, max_score, "graded", reason, tests)
+        reasons = [f"failed {len(failed)} of {len(tests)}: {', '.join(failed)}" if failed else "all tests passed"]
+        status = "graded"
+        if outcome["stopped"]:
+            status = "error"
+            reasons.insert(0, outcome["stopped"])
+        elif outcome["repairs"]:
+            status = "flagged"
+            changed = sorted({name for names in outcome["repairs"].values() for name in names})
+            reasons.insert(0, f"tampering undone: {', '.join(changed)[:300]}")
+        result = Result(student, assignment, score, info.max_score, status,
+                        "; ".join(reasons + context["notes"]), tests, context["name"], round(outcome["seconds"], 2))
+        if self.feedback_dir:
+            from autograder.feedback import write_feedback
+            write_feedback(self.feedback_dir / student / f"{assignment}.html", result, notebook, info.hidden_lines)
+        return result
 
+    # -- running many ----------------------------------------------------------------------
+    def grade(self, submission):
+        """Grade one submission, executing in this process; never raises for its content."""
+        prepared = self.prepare(submission)
+        if isinstance(prepared, Result):
+            return prepared
+        job, context = prepared
+        return self.finish(context, run_job(job))
 
-def grade_all(submissions, workdir, assignment_ids=None, progress=None):
-    """Grade ``submissions`` in order; ``progress(result)`` is called after each one."""
-    grader = Grader(workdir, assignment_ids)
-    results = []
-    for submission in submissions:
-        result = grader.grade(submission)
-        results.append(result)
+    def grade_many(self, submissions, progress=None, regrade=False):
+        """Grade ``submissions`` on the executor; ``progress(result, resumed)`` after each.
+
+        Journalled results for unchanged files are reused unless ``regrade``. Results come
+        back in the order of ``submissions``.
+        """
+        results, pending = {}, {}
+        for index, submission in enumerate(submissions):
+            digest = file_digest(submission.path)
+            if self.journal and not regrade:
+                cached = self.journal.get(submission.student, submission.assignment, digest)
+                if cached is not None:
+                    results[index] = Result.from_dict(cached)
+                    progress and progress(results[index], True)
+                    continue
+            prepared = self.prepare(submission)
+            if isinstance(prepared, Result):
+                self._record(results, index, submission, digest, prepared, progress)
+                continue
+            job, context = prepared
+            future = self.executor.submit(run_job, job) if self.executor else None
+            pending[future if future is not None else object()] = (index, submission, digest, job, context)
+        futures = [f for f in pending if hasattr(f, "result")]
+        done = self.executor.as_completed(futures) if futures else []
+        for future in done:
+            index, submission, digest, job, context = pending[future]
+            try:
+                outcome = future.result()
+            except Exception as error:  # a worker died: report it; not journalled, so a rerun retries
+                result = Result(context["student"], context["assignment"], 0.0,
+                                self.info[context["assignment"]].max_score, "error",
+                                f"grading infrastructure failed: {type(error).__name__}: {error}",
+                                name=context["name"])
+                results[index] = result
+                progress and progress(result, False)
+                continue
+            self._record(results, index, submission, digest, self.finish(context, outcome), progress)
+        for key, (index, submission, digest, job, context) in pending.items():
+            if not hasattr(key, "result"):  # no executor: run here, one at a time
+                self._record(results, index, submission, digest, self.finish(context, run_job(job)), progress)
+        return [results[i] for i in sorted(results)]
+
+    def _record(self, results, index, submission, digest, result, progress):
+        if self.feedback_dir and result.status == "rejected" and STUDENT_ID.fullmatch(result.student):
+            from autograder.feedback import write_feedback
+            write_feedback(self.feedback_dir / result.student / f"{result.assignment}.html", result,
+                           nbformat.v4.new_notebook(), set())
+        if self.journal:
+            self.journal.put(submission.student, submission.assignment, digest, result.to_dict())
+        results[index] = result
         if progress:
-            progress(result)
-    return results
+            progress(result, False)
+
+
+def _cell_errors(notebook):
+    """grade_id -> the check's message for every graded cell that raised (or wrote to stderr)."""
+    errors = {}
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not (meta.get("grade") and cell.cell_type == "code"):
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                evalue = str(output.get("evalue", "")).strip()
+                if output.get("ename") == NOT_RUN:
+                    errors[meta["grade_id"]] = f"not run: {evalue}"
+                else:
+                    errors[meta["grade_id"]] = f"{output.get('ename')}: {evalue[:600]}".rstrip(": ")
+                break
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                errors[meta["grade_id"]] = f"wrote to stderr: {_first_line(output.get('text', ''))}"
+                break
+    return errors
+
+
+def grade_all(submissions, workdir, assignment_ids=None, progress=None, **options):
+    """Grade ``submissions`` in a course at ``workdir`` (see ``Grader`` for ``options``)."""
+    grader = Grader(workdir, assignment_ids, **options)
+    return grader.grade_many(submissions, progress)

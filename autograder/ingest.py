@@ -1,53 +1,162 @@
-"""Find the submissions in a folder and read each notebook defensively.
+"""Find the submissions in a folder or an LMS download zip, and read each notebook defensively.
 
-A folder holds ``<student>/<assignment>.ipynb`` or nbgrader's
-``<student>/<assignment>/<assignment>.ipynb``. Reading never raises for a bad file: it
-returns a ``Rejected`` reason instead, so one broken submission cannot stop a grading run.
+Layouts understood:
+
+* a folder of ``<student>/<notebook>.ipynb`` or nbgrader's ``<student>/<assignment>/<notebook>.ipynb``;
+* a Canvas zip: ``<name>[_LATE]_<user id>_<submission id>_<file>``, where Canvas appends ``-1``,
+  ``-2`` ... to a file a student uploaded again: the highest suffix (then the highest submission
+  id) is the latest and the only one graded;
+* a Moodle zip: ``<Full Name>_<id>_assignsubmission_file_/<file>``.
+
+For LMS zips the student is the LMS id (what the gradebook import needs) and the display name is
+kept for the report. A notebook is matched to its assignment by its nbgrader cell ids, so a
+renamed file (``Copy of 01_backprop (2).ipynb``) is still graded. Reading never raises for a bad
+file: it raises ``Rejected`` with a reason for the student, so one broken submission cannot stop
+a run. Zip members are read with size caps and never extracted by their own path (no zip-slip).
 """
 import json
 import re
+import shutil
+import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}")
+CANVAS = re.compile(r"^(?P<name>[^_/]+?)(?:_LATE)?_(?P<id>\d+)_(?P<subid>\d+)_(?P<file>.+)$")
+MOODLE = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assignsubmission_file_?$")
+RESUBMITTED = re.compile(r"^(?P<stem>.+?)-(?P<n>\d+)$")
+MAX_BYTES = 50 << 20  # a bigger notebook is rejected unread (outputs are cleared before grading anyway)
 
 
 @dataclass(frozen=True)
 class Submission:
     student: str
-    assignment: str
+    assignment: str  # as named by the path; ``read_submission`` matches the notebook's content
     path: Path
+    name: str = ""   # the student's display name, from an LMS download
+    note: str = ""   # what ingest noticed (a resubmission that superseded others ...)
 
 
 class Rejected(Exception):
     """A submission that cannot be graded; the message says why, for the student."""
 
 
-def find_submissions(folder):
-    """Every ``Submission`` under ``folder``, sorted by student then assignment."""
-    folder = Path(folder)
+def find_submissions(source, workdir=None):
+    """Every ``Submission`` in a folder or an LMS zip (extracted under ``workdir``), sorted."""
+    source = Path(source)
+    if source.is_file() and zipfile.is_zipfile(source):
+        if workdir is None:
+            raise ValueError("a zip needs a workdir to extract into")
+        return _from_zip(source, Path(workdir))
     found = []
-    for student_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+    for student_dir in sorted(p for p in source.iterdir() if p.is_dir()):
         for notebook in sorted(student_dir.rglob("*.ipynb")):
             if ".ipynb_checkpoints" in notebook.parts:
                 continue
-            found.append(Submission(student_dir.name, notebook.stem, notebook))
+            relative = notebook.relative_to(student_dir).parts
+            assignment = relative[0] if len(relative) > 1 else notebook.stem
+            found.append(Submission(student_dir.name, assignment, notebook))
     return found
 
 
-def read_submission(submission, known_assignments):
-    """The submission's notebook as an nbformat v4 node, or ``Rejected`` with a reason."""
+def _from_zip(archive, workdir):
+    """LMS submissions in ``archive``: members copied (capped) to ``workdir/<n>.ipynb``."""
+    uploads = {}  # (student, notebook stem) -> [(rank, Submission)]
+    extracted = workdir / "extracted"
+    extracted.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(archive) as zipped:
+        for number, info in enumerate(zipped.infolist()):
+            parts = [p for p in info.filename.replace("\\", "/").split("/") if p]
+            if info.is_dir() or not parts or not parts[-1].endswith(".ipynb") or "__MACOSX" in parts:
+                continue
+            parsed = _parse_lms_name(parts)
+            if parsed is None:
+                continue
+            student, name, subid, filename = parsed
+            stem = filename[: -len(".ipynb")]
+            match = RESUBMITTED.match(stem)
+            resubmission, stem = (int(match["n"]), match["stem"]) if match else (0, stem)
+            if info.file_size > MAX_BYTES:  # declared size; never inflated
+                target = extracted / f"{number}.toolarge"
+                target.write_text(str(info.file_size))
+            else:
+                target = extracted / f"{number}.ipynb"
+                with zipped.open(info) as member, open(target, "wb") as out:
+                    shutil.copyfileobj(member, out)
+            uploads.setdefault((student, stem), []).append(
+                ((resubmission, subid), Submission(student, stem, target, name)))
+    found = []
+    for key, versions in sorted(uploads.items()):
+        latest = max(versions, key=lambda version: version[0])[1]
+        if len(versions) > 1:
+            latest = Submission(latest.student, latest.assignment, latest.path, latest.name,
+                                f"latest of {len(versions)} uploads")
+        found.append(latest)
+    return found
+
+
+def _parse_lms_name(parts):
+    """(student id, display name, submission id, file name) from a Canvas or Moodle path, or None."""
+    if len(parts) >= 2:
+        moodle = MOODLE.match(parts[-2])
+        if moodle:
+            return moodle["id"], moodle["name"], 0, parts[-1]
+    canvas = CANVAS.match(parts[-1])
+    if canvas:
+        return canvas["id"], canvas["name"], int(canvas["subid"]), canvas["file"]
+    if len(parts) >= 2 and STUDENT_ID.fullmatch(parts[-2]):  # a zipped folder of <student>/<notebook>.ipynb
+        return parts[-2], "", 0, parts[-1]
+    return None
+
+
+def identify(notebook, grade_ids):
+    """The assignment whose nbgrader cell ids the notebook carries most of (None if none)."""
+    present = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in notebook.cells}
+    overlap = {a: len(ids & present) for a, ids in grade_ids.items()}
+    best = max(overlap, key=overlap.get, default=None)
+    return best if best is not None and overlap[best] > 0 else None
+
+
+def assignments_present(submissions, grade_ids):
+    """The assignments that some submission is (by name or by content): the course to build."""
+    found = set()
+    for submission in submissions:
+        if submission.assignment in grade_ids:
+            found.add(submission.assignment)
+            continue
+        try:
+            notebook, assignment, _ = read_submission(submission, grade_ids)
+            found.add(assignment)
+        except Rejected:
+            pass
+    return sorted(found)
+
+
+def read_submission(submission, grade_ids, max_bytes=MAX_BYTES):
+    """(notebook, assignment id, notes) for a submission, or ``Rejected`` with a reason.
+
+    ``grade_ids`` maps each assignment to the nbgrader cell ids of its notebook.
+    """
+    notes = []
     if not STUDENT_ID.fullmatch(submission.student):
         raise Rejected(f"student id {submission.student!r} is not a plain name")
-    if submission.assignment not in known_assignments:
-        raise Rejected(f"{submission.path.name}: no assignment of that name "
-                       f"(expected one of {', '.join(known_assignments)})")
+    path = submission.path
+    if path.suffix == ".toolarge" or path.stat().st_size > max_bytes:
+        size = int(path.read_text()) if path.suffix == ".toolarge" else path.stat().st_size
+        raise Rejected(f"the file is {size / 2**20:.0f} MB, over the {max_bytes / 2**20:.0f} MB limit "
+                       f"(clear the outputs before submitting)")
     try:
-        text = submission.path.read_text(encoding="utf-8")
-        notebook = nbformat.reads(text, as_version=4)
-        nbformat.validate(notebook)
+        text = path.read_text(encoding="utf-8")
+        version = json.loads(text).get("nbformat")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            notebook = nbformat.reads(text, as_version=4)
+            nbformat.validate(notebook)
+        if any("cell id" in str(w.message).lower() for w in caught):
+            notes.append("duplicate cell ids repaired")
     except UnicodeDecodeError:
         raise Rejected("the file is not UTF-8 text, so not a notebook") from None
     except (json.JSONDecodeError, nbformat.reader.NotJSONError) as error:
@@ -56,4 +165,18 @@ def read_submission(submission, known_assignments):
         raise Rejected(f"the notebook does not follow the notebook format ({error.message[:120]})") from None
     except Exception as error:  # any other malformed content: reject, never crash the run
         raise Rejected(f"the notebook could not be read ({type(error).__name__}: {str(error)[:120]})") from None
-    return notebook
+    if version != 4:
+        notes.append(f"converted from nbformat {version}")
+    assignment = identify(notebook, grade_ids)
+    if assignment is None:
+        if submission.assignment in grade_ids:
+            assignment = submission.assignment  # every nbgrader cell deleted: graded, and it scores zero
+        else:
+            raise Rejected(f"{path.name}: not a notebook of this course's assignments "
+                           f"({', '.join(grade_ids)})")
+    elif assignment != submission.assignment:
+        notes.append(f"submitted as {submission.assignment}")
+    kernel = notebook.metadata.get("kernelspec", {}).get("name")
+    if kernel not in (None, "python3"):
+        notes.append(f"kernel {kernel!r} replaced by python3")
+    return notebook, assignment, notes

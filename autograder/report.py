@@ -1,7 +1,10 @@
-"""The grade table for the terminal and ``grades.csv`` for the LMS."""
+"""The grade table for the terminal, ``grades.csv`` for the LMS, and the run's summary."""
 import csv
+import os
+import tempfile
+from collections import Counter
 
-COLUMNS = ("student", "assignment", "score", "max_score", "status", "reason")
+COLUMNS = ("student", "assignment", "score", "max_score", "status", "reason", "name")
 
 
 def format_table(results):
@@ -19,10 +22,28 @@ def format_table(results):
 
 
 def write_csv(results, path):
-    """One row per (student, assignment) with the score, the maximum, the status and why."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+    """One row per (student, assignment): score, maximum, status and why (written atomically)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".grades-", suffix=".csv")
+    with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
         writer.writerow(COLUMNS)
         for r in results:
-            writer.writerow((r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status, r.reason))
+            writer.writerow((r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status, r.reason, r.name))
+    os.replace(temporary, path)
     return path
+
+
+def summary(results, seconds, resumed=0):
+    """Counts by status, the mean score, and the wall-clock time, in a few lines."""
+    counts = Counter(r.status for r in results)
+    graded = [r for r in results if r.status != "rejected" and r.max_score]
+    mean = sum(r.score / r.max_score for r in graded) / len(graded) if graded else 0.0
+    parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    lines = [f"{len(results)} submissions ({parts}) in {seconds:.1f} s"
+             + (f"; {resumed} taken from the journal of an earlier run" if resumed else ""),
+             f"mean score {100 * mean:.0f}% of the maximum over {len(graded)} graded notebooks"]
+    flagged = [f"{r.student}/{r.assignment}" for r in results if r.status in ("flagged", "error")]
+    if flagged:
+        lines.append("look at: " + ", ".join(flagged))
+    return "\n".join(lines)

@@ -1,5 +1,6 @@
-"""Real nbgrader runs: full marks for the solution, zero for the untouched student version,
-exactly the solved exercises' points for a partial submission, and a status for broken ones."""
+"""Real grading runs (nbgrader's gradebook, the sandbox, in this process): full marks for the
+solution, zero for the untouched student version, exactly the solved exercises' points for a
+partial submission, and a status for broken ones; the demo goes through the parallel path."""
 import os
 import subprocess
 import sys
@@ -8,8 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import REPO, assignments
-from autograder.examples import answered, load_pair, test_points
+from autograder.course import assignments
+from autograder.examples import answered, load_pair
+from autograder.examples import test_points as points_of
 from autograder.grade import Grader
 from autograder.ingest import Submission
 
@@ -25,7 +27,7 @@ def _submit(tmp_path, student, assignment, notebook):
 @pytest.mark.parametrize("assignment", assignments())
 def test_nbgrader_scores_full_zero_and_partial(assignment, tmp_path):
     solution, student = load_pair(assignment)
-    points = test_points(solution)
+    points = points_of(solution)
     solved = sorted(points)[::2]  # every other exercise
     grader = Grader(tmp_path / "course", [assignment])
 
@@ -47,6 +49,7 @@ def test_demo_runs_without_an_activated_environment():
     run = subprocess.run([sys.executable, "-m", "autograder", "demo"], cwd=Path("/"), env=env,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
+    assert "in the sandbox" in run.stderr  # the demo takes the sandboxed, parallel path
     rows = {line.split()[0]: line for line in run.stdout.splitlines() if line.split()[:1]}
     assert "50 / 50  graded" in rows["ada"]
     assert "0 / 50   graded" in rows["ben"]

@@ -1,0 +1,78 @@
+"""Fast checks of the grader's parts that need no notebook run: the sandbox's walls, the
+journal's atomic writes, feedback redaction, and the refusal to grade without a sandbox."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+from autograder.course import REPO
+from autograder.feedback import REDACTED, redact
+from autograder.journal import Journal
+from autograder.sandbox import Limits, bwrap_argv, check_sandbox
+
+PROBE = """
+import json, os, socket
+report = {"solutions": os.path.exists(%(solutions)r), "utils": os.path.isdir(%(utils)r),
+          "root": sorted(os.listdir("/root")), "cwd": os.getcwd()}
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=2)
+    report["network"] = True
+except OSError:
+    report["network"] = False
+try:
+    open("/usr/evil", "w")
+    report["usr_writable"] = True
+except OSError:
+    report["usr_writable"] = False
+open("scratch.txt", "w").write("ok")
+print(json.dumps(report))
+"""
+
+
+def test_sandbox_hides_the_course_and_the_network(tmp_path):
+    check_sandbox()
+    code = PROBE % {"solutions": str(REPO / "solutions"), "utils": str(REPO / "utils")}
+    run = subprocess.run(bwrap_argv(Limits(), tmp_path) + [sys.executable, "-c", code],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report == {"solutions": False, "utils": True, "root": [".pyenv"] if str(Path(sys.prefix)).startswith(
+        "/root/.pyenv") else report["root"], "cwd": "/home/student", "network": False, "usr_writable": False}
+    assert not list(tmp_path.iterdir())  # the scratch file stayed inside the sandbox's tmpfs
+
+
+def test_sandbox_never_binds_the_whole_filesystem_or_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir("/")
+    monkeypatch.syspath_prepend("/")  # as `python -m autograder` run from / has it
+    argv = bwrap_argv(Limits(), tmp_path)
+    sources = [argv[i + 1] for i, arg in enumerate(argv) if arg in ("--ro-bind", "--bind")]
+    assert "/" not in sources and str(REPO) not in sources
+    assert str(REPO / "utils") in sources
+
+
+def test_grade_refuses_without_a_sandbox(tmp_path):
+    (tmp_path / "in" / "ada").mkdir(parents=True)
+    (tmp_path / "in" / "ada" / "01_backprop.ipynb").write_text("{}")
+    env = dict(os.environ, PATH="/nonexistent")  # no bwrap on PATH
+    run = subprocess.run([sys.executable, "-m", "autograder", "grade", str(tmp_path / "in"), "--out",
+                          str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 3
+    assert "refusing to grade" in run.stderr and "--unsafe-no-sandbox" in run.stderr
+
+
+def test_journal_entries_are_complete_or_absent(tmp_path):
+    journal = Journal(tmp_path)
+    journal.put("ada", "01_backprop", "abc", {"score": 5})
+    assert journal.get("ada", "01_backprop", "abc") == {"score": 5}
+    assert journal.get("ada", "01_backprop", "other digest") is None  # a new upload is graded again
+    (tmp_path / "ben__01_backprop.json").write_text('{"digest": "abc", "res')  # torn write by hand
+    assert journal.get("ben", "01_backprop", "abc") is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ada__01_backprop.json", "ben__01_backprop.json"]
+
+
+def test_redaction_removes_quoted_hidden_lines():
+    hidden = {"check_close(r['q'], x + y, 'q')"}
+    text = "ok\n  >>> check_close(r['q'], x + y, 'q')  # quoted by a nosy answer\nfine"
+    assert redact(text, hidden) == f"ok\n{REDACTED}\nfine"
