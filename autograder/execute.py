@@ -92,7 +92,7 @@ class GradingClient(Execute):
             return ["the integrity guard itself was replaced"]
 
     def install_guard(self, name, modules):
-        code = inspect.getsource(guard) + f"\ninstall({name!r}, {modules!r})\ndel install\n"
+        code = inspect.getsource(guard) + f"\ninstall({name!r}, {modules!r})\ndel install, _settle_torch_optim\n"
         reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
         if reply is None or reply["content"]["status"] != "ok":
             raise RuntimeError(f"could not install the integrity guard: {reply and reply['content']}")

@@ -15,6 +15,31 @@ an in-process guard. The sandbox, not this guard, protects the course.
 """
 
 
+def _settle_torch_optim(optim):
+    """Make PyTorch's own first-use patches now, before the snapshot.
+
+    The first ``Optimizer`` of a class wraps that class's ``step`` in a profiling hook, and the
+    first step imports ``torch._dynamo``, which rewraps ``torch.manual_seed``. Done during a
+    graded cell they would look like tampering; done here they are part of the trusted state.
+    """
+    if optim is None:
+        return
+    import torch
+
+    pending = [optim.Optimizer]
+    while pending:
+        cls = pending.pop()
+        pending += cls.__subclasses__()
+        if "step" in vars(cls) and not getattr(cls.step, "hooked", None):
+            cls.step = optim.Optimizer.profile_hook_step(cls.step)
+            cls.step.hooked = True
+    try:
+        import torch._dynamo  # noqa: F401
+    except Exception:  # not every build has it; then nothing rewraps manual_seed
+        pass
+    del torch
+
+
 def install(name, modules_to_trust):
     """Import and snapshot ``modules_to_trust`` and the shell; bind ``name`` in builtins to the guard.
 
@@ -33,6 +58,7 @@ def install(name, modules_to_trust):
             importlib.import_module(module_name)
         except Exception:  # a module the notebook names but this machine lacks: nothing to guard
             pass
+    _settle_torch_optim(sys.modules.get("torch.optim"))
     roots = tuple({m.split(".")[0] for m in modules_to_trust}) + ("builtins", "IPython", "ipykernel")
 
     def trusted(module_name):

@@ -304,9 +304,6 @@ def test_no_feedback_page_shows_hidden_test_code(graded):
 @pytest.mark.parametrize("student", sorted(CASES))
 def test_hostile_submission(graded, student):
     _, statuses, score, word, *_ = CASES[student]
-    if student == "frame_reading_value":
-        pytest.xfail("utils.checks.as_array trusts __array__/__float__, which can read `expected` from the "
-                     "caller's frame: needs a fix in utils/checks.py (reported)")
     result = graded["results"][student]
     assert result.status in statuses, result
     assert result.score == score, result

@@ -50,12 +50,39 @@ class RiggedArray(np.ndarray):
 
 
 def test_rigged_eq_does_not_fool_the_comparison():
-    with pytest.raises(AssertionError):
-        check_close(RiggedFloat(3.0), 4.0, "rigged float")
     rigged = np.array([1.0, 2.0]).view(RiggedArray)
     with pytest.raises(AssertionError):
         check_close(rigged, [5.0, 6.0], "rigged array")
     assert type(as_array(rigged)) is np.ndarray
+
+
+class Spy:
+    """Converts to a number by running code: it could read the expected answer from the caller."""
+    def __init__(self):
+        self.called = False
+
+    def __float__(self):
+        self.called = True
+        return 4.0
+
+    def __array__(self, dtype=None, copy=None):
+        self.called = True
+        return np.array(4.0)
+
+
+def test_values_that_run_code_when_converted_are_refused_unconverted():
+    for value in (RiggedFloat(3.0), Spy(), [1.0, Spy()], np.array([Spy()], dtype=object)):
+        with pytest.raises(TypeError, match="expected"):
+            check_close(value, 4.0 if not isinstance(value, (list, np.ndarray)) else [1.0, 4.0][:len(value)], "v")
+    spy = Spy()
+    with pytest.raises(TypeError):
+        as_array(spy)
+    assert spy.called is False
+
+
+def test_numpy_scalars_lists_and_torch_sizes_are_plain_numbers():
+    check_close([np.float32(0.5), np.int64(2)], [0.5, 2.0], "mixed")
+    check_close(torch.zeros(2, 3).shape, (2, 3), "shape")
 
 
 def test_tensors_are_detached_and_compared_by_value():

@@ -6,22 +6,55 @@ Checks return nothing (a test cell ending in one shows no stray ``True``) and ra
 an ndarray subclass) is judged by its numbers, not by its own comparison operators.
 """
 import numbers
+import sys
 
 import numpy as np
 
 __all__ = ["as_array", "check_close", "check_shape", "check_true", "check_raises"]
 
 
+MAX_ITEMS = 10_000_000  # a check never copies more numbers than this
+NUMPY_SCALARS = frozenset(t for t in np.sctypeDict.values() if issubclass(t, (np.integer, np.floating)))
+
+
+def _plain(value, name, depth=0):
+    """``value`` as plain Python/NumPy numbers and base-class arrays, calling none of its methods.
+
+    Only exact built-in kinds are accepted: a value of any other type could run code while it
+    is converted (``__float__``, ``__array__``, ``__torch_function__``) and, for instance, read
+    the expected answer from the checking function's frame.
+    """
+    kind = type(value)
+    if kind is bool or kind is np.bool_:
+        raise TypeError(f"{name}: expected a number, got a bool ({value!r})")
+    if kind in (int, float) or kind in NUMPY_SCALARS:
+        return value
+    if isinstance(value, np.ndarray):
+        array = np.ndarray.view(value, np.ndarray)  # base-class view: no subclass hooks run
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"{name}: expected an array of numbers, got dtype {array.dtype}")
+        return array
+    torch = sys.modules.get("torch")  # a tensor can only exist once torch is imported
+    if torch is not None and kind in (torch.Tensor, torch.nn.Parameter):
+        return torch.Tensor.numpy(torch.Tensor.double(torch.Tensor.cpu(torch.Tensor.detach(value))))
+    if kind in (list, tuple) or (torch is not None and kind is torch.Size):
+        if depth > 32:
+            raise TypeError(f"{name}: nested too deeply")
+        return [_plain(item, name, depth + 1) for item in value]
+    raise TypeError(f"{name}: expected numbers (an int, a float, a NumPy array or a tensor), "
+                    f"got {kind.__name__}")
+
+
 def as_array(value, name="value"):
     """Plain ``float64`` ndarray holding ``value``'s numbers (tensors are detached, moved to the CPU)."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, without importing torch
-        value = value.detach().cpu().double().numpy()
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected a number, got a bool ({value!r})")
+    plain = _plain(value, name)
     try:
-        return np.array(value, dtype=np.float64, subok=False)  # a copy, base class, 0-d kept
+        array = np.array(plain, dtype=np.float64)  # a copy, base class, 0-d kept
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name}: expected numbers, got {type(value).__name__} ({error})") from None
+    if array.size > MAX_ITEMS:
+        raise TypeError(f"{name}: {array.size} numbers is more than a check compares")
+    return array
 
 
 def _describe(array):
