@@ -79,5 +79,38 @@ def mutate(notebook, test_id, old, new):
     return replace_answer(notebook, test_id, source.replace(old, new, 1))
 
 
+def plant(notebook, test_id, replacements):
+    """The solution with one mistake made of several edits: every ``old`` replaced by its ``new``."""
+    source = answer_source(notebook, test_id)
+    for old, new in replacements:
+        assert old in source, f"{old!r} not found in the answer to {test_id}"
+        source = source.replace(old, new)
+    return replace_answer(notebook, test_id, source)
+
+
+def batches(mutants):
+    """Batch k holds the k-th mutant of every exercise that has one: distinct exercises per run."""
+    return [[(test_id, options[k]) for test_id, options in mutants.items() if k < len(options)]
+            for k in range(max(len(options) for options in mutants.values()))]
+
+
+def assert_exactly_planted_fail(executed, planted):
+    """Every exercise in ``planted`` (test id -> label) lost its points, and no other did."""
+    failed = failed_tests(executed)
+    missed = {f"{test_id} ({label})" for test_id, label in planted.items() if test_id not in failed}
+    assert not missed, f"wrong answers that still earn their points: {sorted(missed)}"
+    assert failed == set(planted), \
+        f"exercises failed by another exercise's mistake: {failed - set(planted)}\n{errors(executed)}"
+
+
+def assert_rounds_plant_each_once(mistakes, rounds):
+    """Each named mistake (name -> (test id, ...)) appears in one round; a round's exercises differ."""
+    assert sorted(m for r in rounds for m in r) == sorted(mistakes)
+    for names in rounds:
+        exercises = [mistakes[m][0] for m in names]
+        assert len(set(exercises)) == len(exercises)
+
+
 __all__ = ["BUDGET_SECONDS", "assignments", "load", "execute", "errors", "failed_tests",
-           "replace_answer", "answer_source", "mutate", "Path"]
+           "replace_answer", "answer_source", "mutate", "plant", "batches", "assert_exactly_planted_fail",
+           "assert_rounds_plant_each_once", "Path"]

@@ -2,7 +2,7 @@
 exercises and expects exactly those exercises' tests to fail (the others must still pass)."""
 import pytest
 
-from notebook_tools import execute, failed_tests, load, mutate
+from notebook_tools import assert_rounds_plant_each_once, execute, failed_tests, load, mutate
 
 A = "01_backprop"
 
@@ -34,10 +34,7 @@ ROUNDS = [
 
 
 def test_every_mistake_is_planted_once():
-    assert sorted(m for r in ROUNDS for m in r) == sorted(MISTAKES)
-    for mistakes in ROUNDS:
-        exercises = [MISTAKES[m][0] for m in mistakes]
-        assert len(set(exercises)) == len(exercises)
+    assert_rounds_plant_each_once(MISTAKES, ROUNDS)
 
 
 @pytest.mark.notebook

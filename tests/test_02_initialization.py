@@ -5,7 +5,7 @@ import copy
 
 import pytest
 
-from notebook_tools import answer_source, execute, failed_tests, load, mutate
+from notebook_tools import answer_source, assert_rounds_plant_each_once, execute, failed_tests, load, mutate
 
 A = "02_initialization"
 
@@ -61,10 +61,7 @@ def graded_cells_only(notebook):
 
 
 def test_every_mistake_is_planted_once():
-    assert sorted(m for r in ROUNDS for m in r) == sorted(MISTAKES)
-    for mistakes in ROUNDS:
-        exercises = [MISTAKES[m][0] for m in mistakes]
-        assert len(set(exercises)) == len(exercises)
+    assert_rounds_plant_each_once(MISTAKES, ROUNDS)
 
 
 def _names(source, context):

@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from notebook_tools import answer_source, errors, execute, failed_tests, load, replace_answer
+from notebook_tools import answer_source, assert_exactly_planted_fail, batches, execute, load, plant
 
 ASSIGNMENT = "04_optimizers"
 
@@ -81,16 +81,7 @@ MUTANTS = {
     ],
 }
 
-BATCHES = [[(test_id, mutants[k]) for test_id, mutants in MUTANTS.items() if k < len(mutants)]
-           for k in range(max(len(m) for m in MUTANTS.values()))]
-
-
-def apply(notebook, test_id, replacements):
-    source = answer_source(notebook, test_id)
-    for old, new in replacements:
-        assert old in source, f"{old!r} not found in the answer to {test_id}"
-        source = source.replace(old, new)
-    return replace_answer(notebook, test_id, source)
+BATCHES = batches(MUTANTS)
 
 
 @pytest.mark.notebook
@@ -98,13 +89,9 @@ def apply(notebook, test_id, replacements):
 def test_each_wrong_answer_fails_only_its_own_exercise(batch):
     notebook = load(ASSIGNMENT)
     for test_id, (_, replacements) in batch:
-        notebook = apply(notebook, test_id, replacements)
+        notebook = plant(notebook, test_id, replacements)
     executed, _ = execute(notebook, ASSIGNMENT)
-    expected = {test_id for test_id, _ in batch}
-    failed = failed_tests(executed)
-    missed = {f"{test_id} ({label})" for test_id, (label, _) in batch if test_id not in failed}
-    assert not missed, f"wrong answers that still earn their points: {sorted(missed)}"
-    assert failed == expected, f"exercises failed by another exercise's mistake: {failed - expected}\n{errors(executed)}"
+    assert_exactly_planted_fail(executed, {test_id: label for test_id, (label, _) in batch})
 
 
 def test_every_mutant_changes_its_answer():
@@ -112,7 +99,7 @@ def test_every_mutant_changes_its_answer():
     notebook = load(ASSIGNMENT)
     for test_id, mutants in MUTANTS.items():
         for label, replacements in mutants:
-            mutated = answer_source(apply(notebook, test_id, replacements), test_id)
+            mutated = answer_source(plant(notebook, test_id, replacements), test_id)
             assert mutated != answer_source(notebook, test_id), f"{test_id}: {label} changes nothing"
 
 
