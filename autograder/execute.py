@@ -29,6 +29,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 
 from autograder import guard
+from autograder.course import REPO
 from autograder.sandbox import Limits, SandboxKernelManager
 
 TRUSTED_ROOTS = ("numpy", "torch", "utils", "math")  # what the checks rely on; the guard watches them
@@ -161,6 +162,8 @@ def _run(client, notebook, limits, sockets, log):
                                lambda: client.stop(f"the notebook ran past its {limits.notebook_timeout} s limit"))
     index, process = 0, None
     env = dict(os.environ, NBGRADER_EXECUTION="autograde")
+    if sockets is None:  # unsandboxed: this checkout's utils first, whatever an editable install says
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     try:
         with client.setup_kernel(cleanup_kc=True, env=env, stdout=subprocess.DEVNULL, stderr=log):
             process = getattr(client.km.provisioner, "process", None)

@@ -28,6 +28,20 @@ from jupyter_client.manager import AsyncKernelManager
 from autograder.course import REPO
 
 SANDBOX_HOME = "/home/student"  # the kernel's working directory inside the sandbox
+COURSE_MOUNT = "/run/course"  # where the course's importable packages appear inside the sandbox
+# What a graded notebook imports or reads from the course checkout: the student-safe helpers, the
+# offline data and the grader-only oracles the hidden tests use. Nothing else of the checkout.
+COURSE_PACKAGES = ("utils", "data", "oracles")
+
+
+def course_mounts():
+    """(path in this checkout, path in the sandbox) for each course package that exists.
+
+    They are bound at a fixed place and put first on ``PYTHONPATH`` so that the kernel imports
+    *this* checkout's ``utils`` wherever the checkout lives (a second clone, under ``/tmp``) and
+    whatever an editable install elsewhere points at.
+    """
+    return [(str(REPO / name), f"{COURSE_MOUNT}/{name}") for name in COURSE_PACKAGES if (REPO / name).is_dir()]
 
 
 class SandboxUnavailable(RuntimeError):
@@ -62,9 +76,6 @@ def _readonly_paths():
         if os.path.isdir(real) and real not in (here, "/") and not real.startswith(repo) \
                 and not repo.startswith(real + "/"):
             paths.add(real)
-    for public in ("utils", "data"):  # imported / read by the notebooks; nothing secret
-        if (REPO / public).is_dir():
-            paths.add(str(REPO / public))
     kept = []
     for path in sorted(os.path.realpath(p) for p in paths if os.path.exists(p)):
         if not any(path == k or path.startswith(k + "/") for k in kept):
@@ -103,6 +114,8 @@ def bwrap_argv(limits, sockets, files=None):
         if path.split("/")[1] in ("bin", "lib", "lib64", "sbin") and Path("/" + path.split("/")[1]).is_symlink():
             continue
         argv += _mkdirs(path, made) + ["--ro-bind", path, path]
+    for outside, inside in course_mounts():
+        argv += _mkdirs(inside, made) + ["--ro-bind", outside, inside]
     argv += ["--dev", "/dev", "--proc", "/proc",
              "--size", str(limits.tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp",
              "--size", str(limits.tmp_mb << 20), "--perms", "1777", "--tmpfs", "/dev/shm"]
@@ -116,7 +129,7 @@ def bwrap_argv(limits, sockets, files=None):
         "HOME": SANDBOX_HOME, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib",
         "IPYTHONDIR": "/tmp/ipython", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
-        "NBGRADER_EXECUTION": "autograde", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        "NBGRADER_EXECUTION": "autograde", "PYTHONPATH": COURSE_MOUNT, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2",
     }
     for key, value in environment.items():
