@@ -14,6 +14,7 @@ import ast
 import inspect
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -31,9 +32,11 @@ from nbgrader.preprocessors import Execute
 from autograder import guard
 from autograder.course import REPO
 from autograder.sandbox import Limits, SandboxKernelManager
+from utils.policy import bound_names
 
 TRUSTED_ROOTS = ("numpy", "torch", "utils", "math")  # what the checks rely on; the guard watches them
 NOT_RUN = "NotRun"  # ename given to cells that never ran because the kernel stopped first
+POLICY = "AnswerPolicy"  # ename given to cells the answer policy refused to run
 
 
 def _nbgrader(cell):
@@ -58,10 +61,27 @@ def trusted_modules(notebook):
 
 
 class GradingClient(Execute):
-    """nbgrader's executor with an output budget; ``stop(reason)`` kills the kernel."""
+    """nbgrader's executor that records what it saw on the wire; ``stop(reason)`` kills the kernel.
+
+    Judging uses only what this client observed: the iopub ``error`` message of each cell (seen
+    before any output hook or ``clear_output`` could hide it) and whether the cell finished. The
+    kernel's execute reply, its outputs and its own reports are never taken as results.
+    """
 
     output_budget = 4 << 20
     stopped = None
+
+    def reset_wire(self, graded):
+        self.graded, self.wire, self.locked_counts = set(graded), {}, set()
+
+    def process_message(self, msg, cell, cell_index):
+        if msg.get("msg_type") == "error":
+            self.wire.setdefault(cell_index, {}).setdefault("error", msg.get("content", {}))
+        return super().process_message(msg, cell, cell_index)
+
+    def clear_output(self, outs, msg, cell_index):
+        if cell_index not in self.graded:  # a graded cell keeps everything it showed
+            super().clear_output(outs, msg, cell_index)
 
     def output(self, outs, msg, display_id, cell_index):
         self.output_budget -= len(json.dumps(msg.get("content", {}), default=str))
@@ -77,10 +97,10 @@ class GradingClient(Execute):
         if process is not None and process.poll() is None:
             process.kill()
 
-    def call_guard(self, name, after):
+    def call_guard(self, name, after, names=()):
         """Run the guard as a user expression; returns the repairs, or a complaint if it is gone."""
-        msg_id = self.kc.execute("", silent=True, store_history=False,
-                                 user_expressions={"g": f"{name}(after_locked_cell={after})"})
+        expression = f"{name}(after_locked_cell={after}, names={sorted(names)!r})"
+        msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions={"g": expression})
         reply = self.wait_for_reply(msg_id)
         if reply is None:
             raise DeadKernelError("Kernel died")
@@ -92,6 +112,13 @@ class GradingClient(Execute):
         except (KeyError, ValueError, SyntaxError):
             return ["the integrity guard itself was replaced"]
 
+    def advance_count(self):
+        """Give the next cell a prompt number of its own, so that no student cell shares a locked
+        cell's ``In[N]`` label in tracebacks (locked cells keep no history, so they share one)."""
+        reply = self.wait_for_reply(self.kc.execute("pass", silent=False, store_history=True))
+        if reply is None:
+            raise DeadKernelError("Kernel died")
+
     def install_guard(self, name, modules):
         code = inspect.getsource(guard) + f"\ninstall({name!r}, {modules!r})\ndel install, _settle_torch_optim\n"
         reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
@@ -99,15 +126,53 @@ class GradingClient(Execute):
             raise RuntimeError(f"could not install the integrity guard: {reply and reply['content']}")
 
 
-def _not_run(cell, why):
-    cell.outputs = [nbformat.v4.new_output("error", ename=NOT_RUN, evalue=why, traceback=[f"{NOT_RUN}: {why}"])]
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+CELL_FRAME = re.compile(r"Cell In\[(\d+)\]")
+CHECKS_FILE = re.compile(r"^File \S*/utils/checks\.py:")
+UTILS_FILE = re.compile(r"^File \S*/utils/[a-z_]+\.py:")
 
 
-def execute(notebook, limits=Limits(), files=None, sandbox=True):
-    """Execute ``notebook`` (a NotebookNode, modified in place).
+def from_checks(traceback, locked_counts):
+    """Whether an error was raised by ``utils.checks`` called from the course's own code.
+
+    True when the innermost frames are in ``utils/checks.py`` and every frame above them is a
+    locked cell's (by its ``In[N]`` label) or the course's ``utils``: then the message is the
+    check's own, not one a student's function composed while the hidden tests called it.
+    """
+    frames = [ANSI.sub("", entry).lstrip() for entry in traceback or []]
+    frames = [f for f in frames if f.startswith(("Cell In[", "File "))]
+    if not frames or not CHECKS_FILE.match(frames[-1]):
+        return False
+    while frames and CHECKS_FILE.match(frames[-1]):
+        frames.pop()
+    for frame in frames:
+        cell = CELL_FRAME.match(frame)
+        if not (cell and int(cell.group(1)) in locked_counts) and not (not cell and UTILS_FILE.match(frame)):
+            return False
+    return bool(frames)
+
+
+def judged(wire, locked_counts):
+    """The plain-data verdict of one cell: its error's name and, if it is a check's, its message."""
+    error = wire.get("error")
+    if not error:
+        return {"completed": wire.get("completed", False), "error": None}
+    checks = from_checks(error.get("traceback"), locked_counts)
+    return {"completed": wire.get("completed", False),
+            "error": {"ename": str(error.get("ename", ""))[:100], "from_checks": checks,
+                      "message": str(error.get("evalue", ""))[:4000] if checks else ""}}
+
+
+def _not_run(cell, why, ename=NOT_RUN):
+    cell.outputs = [nbformat.v4.new_output("error", ename=ename, evalue=why, traceback=[f"{ename}: {why}"])]
+
+
+def execute(notebook, limits=Limits(), files=None, sandbox=True, skip=None):
+    """Execute ``notebook`` (a NotebookNode, modified in place); the cells in ``skip`` never run.
 
     Returns ``{"stopped": reason or None, "repairs": {cell label: [names]},
-    "tampered_tests": [grade ids], "seconds": float}``.
+    "tampered_tests": [grade ids], "cells": {index: verdict}, "seconds": float}`` where a
+    verdict (``judged``) is what the client saw of that cell on the wire.
     """
     workdir = Path(tempfile.mkdtemp(prefix="dlf-kernel-"))
     sockets = workdir / "sockets"
@@ -132,35 +197,29 @@ def execute(notebook, limits=Limits(), files=None, sandbox=True):
                                extra_arguments=["--HistoryManager.hist_file=:memory:"])
         NotebookClient.__init__(client, notebook, km)  # as nbconvert's ExecutePreprocessor.preprocess does
         client.reset_execution_trackers()
+        client.reset_wire(i for i, c in enumerate(notebook.cells) if _nbgrader(c).get("grade"))
         client.resources = resources
         client.output_budget = int(limits.output_mb * (1 << 20))
         with open(workdir / "kernel.log", "wb") as log:  # size-capped by RLIMIT_FSIZE in the sandbox
-            outcome = _run(client, notebook, limits, sockets if sandbox else None, log)
-        if outcome["stopped"] and outcome["stopped"].startswith("the kernel died"):
-            outcome["stopped"] += _last_words(workdir / "kernel.log", outcome.pop("exit_status"))
-        outcome.pop("exit_status", None)
-        return outcome
+            return _run(client, notebook, limits, sockets if sandbox else None, log, skip or {})
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _last_words(log, exit_status):
-    """The dead kernel's last line on stderr (often the reason: a MemoryError), or its exit status."""
-    with open(log, "rb") as handle:
-        handle.seek(max(0, log.stat().st_size - 4096))
-        lines = [line.strip() for line in handle.read().decode("utf-8", "replace").splitlines() if line.strip()]
-    if lines and not lines[-1].startswith("To connect another client"):
-        return f"; its last words: {lines[-1][:200]}"
-    return f"; exit status {exit_status}" if exit_status is not None else ""
+def death(exit_status, last_error):
+    """Why the kernel stopped, in the grader's words: never the kernel's own last words."""
+    if last_error == "MemoryError" or exit_status == -9:
+        return "the kernel died: out of memory (or killed at a limit)"
+    return f"the kernel died (exit status {exit_status})" if exit_status is not None else "the kernel died"
 
 
-def _run(client, notebook, limits, sockets, log):
+def _run(client, notebook, limits, sockets, log, skip):
     started = time.perf_counter()
     repairs, tampered = {}, []
     name = "_dlf_guard_" + secrets.token_hex(8)
     deadline = threading.Timer(limits.notebook_timeout,
                                lambda: client.stop(f"the notebook ran past its {limits.notebook_timeout} s limit"))
-    index, process = 0, None
+    index, process, died = 0, None, False
     env = dict(os.environ, NBGRADER_EXECUTION="autograde")
     if sockets is None:  # unsandboxed: this checkout's utils first, whatever an editable install says
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
@@ -176,19 +235,26 @@ def _run(client, notebook, limits, sockets, log):
             for index, cell in enumerate(notebook.cells):
                 if cell.cell_type != "code":
                     continue
+                if index in skip:
+                    _not_run(cell, skip[index], POLICY)
+                    continue
                 meta = _nbgrader(cell)
                 label = meta.get("grade_id") or f"cell {index}"
-                if meta.get("locked") or meta.get("grade"):
+                locked = bool(meta.get("locked") or meta.get("grade"))
+                if locked:
                     found = client.call_guard(name, after=False)
                     if found:
                         repairs[label] = found
-                client.execute_cell(cell, index, store_history=True)
-                if meta.get("locked") or meta.get("grade"):
-                    found = client.call_guard(name, after=True)
+                client.execute_cell(cell, index, store_history=not locked)  # no history of test code
+                client.wire.setdefault(index, {})["completed"] = True
+                if locked:
+                    client.locked_counts.add(cell.get("execution_count"))
+                    found = client.call_guard(name, after=True, names=bound_names(cell.source))
                     if found:
                         repairs[f"during {label}"] = found
                         if meta.get("grade"):
                             tampered.append(meta["grade_id"])
+                    client.advance_count()
                 if client.stopped:
                     raise DeadKernelError(client.stopped)
             index = len(notebook.cells)
@@ -197,25 +263,33 @@ def _run(client, notebook, limits, sockets, log):
             client.stop(f"a cell ran past the {limits.cell_timeout} s limit per cell")
         elif isinstance(error, (TimeoutError, AssertionError)):  # nbclient's way of saying "no reply"
             client.stop("the kernel stopped answering")
-        why = client.stopped or "the kernel died (the notebook exited or crashed the Python process)"
-        client.stopped = why
+        died = client.stopped is None
+        client.stopped = client.stopped or "the kernel died"
         for cell in notebook.cells[index:]:
             if cell.cell_type == "code":
-                _not_run(cell, why)
+                _not_run(cell, client.stopped)
     finally:
         deadline.cancel()
-    return {"stopped": client.stopped, "repairs": repairs, "tampered_tests": tampered,
-            "seconds": time.perf_counter() - started, "exit_status": process and process.poll()}
+    if died:
+        last = client.wire.get(index, {}).get("error", {}).get("ename")
+        client.stopped = death(process and process.poll(), last)
+        for cell in notebook.cells[index:]:
+            if cell.cell_type == "code":
+                _not_run(cell, client.stopped)
+    cells = {i: judged(wire, client.locked_counts) for i, wire in client.wire.items()}
+    return {"stopped": client.stopped, "repairs": repairs, "tampered_tests": tampered, "cells": cells,
+            "seconds": time.perf_counter() - started}
 
 
 def run_job(job):
     """Worker entry point: ``job`` is a dict made by ``Grader.prepare``; returns a dict of plain data."""
     notebook = nbformat.reads(job["notebook"], as_version=4)
     try:
-        outcome = execute(notebook, Limits(**job["limits"]), job.get("files"), job["sandbox"])
+        skip = {int(i): why for i, why in job.get("skip", {}).items()}
+        outcome = execute(notebook, Limits(**job["limits"]), job.get("files"), job["sandbox"], skip)
     except Exception as error:  # the kernel could not start, or the client broke: an error, not a crash
         outcome = {"stopped": f"execution failed: {type(error).__name__}: {str(error)[:300]}",
-                   "repairs": {}, "tampered_tests": [], "seconds": 0.0}
+                   "repairs": {}, "tampered_tests": [], "cells": {}, "seconds": 0.0}
         for cell in notebook.cells:
             if cell.cell_type == "code":
                 _not_run(cell, outcome["stopped"])

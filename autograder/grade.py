@@ -24,10 +24,11 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import Course
-from autograder.execute import NOT_RUN, run_job
+from autograder.execute import NOT_RUN, POLICY, run_job
 from autograder.ingest import STUDENT_ID, Rejected, read_submission
 from autograder.journal import Journal, file_digest
 from autograder.sandbox import Limits, check_sandbox
+from utils.policy import Policy, check_notebook, exercise_of
 
 # nbgrader's gradebook code trips SQLAlchemy's autoflush warnings on every run; they are noise here.
 warnings.filterwarnings("ignore", message=".*not in session.*")
@@ -76,7 +77,6 @@ class AssignmentInfo:
     grade_ids: set
     test_ids: list
     source_meta: dict          # grade_id -> the source notebook's nbgrader metadata
-    hidden_lines: set          # lines of hidden test code, redacted from feedback
     files: Path                # the released folder (its non-notebook files go to the sandbox)
 
 
@@ -94,18 +94,16 @@ class Grader:
         released = self.course.prepare()
         self.feedback_dir = Path(feedback_dir) if feedback_dir else None
         self.journal = Journal(journal_dir) if journal_dir else None
-        self.info = {}
+        self.info, self._sources = {}, {}
         with Gradebook(self.course.gradebook_url) as gradebook:
             for assignment in self.course.assignment_ids:
                 source_path = next((self.course.root / "source" / assignment).glob("*.ipynb"))
                 source = nbformat.read(source_path, as_version=4)
                 metas = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in source.cells
                          if c.metadata.get("nbgrader", {}).get("grade_id")}
-                hidden = {line.strip() for c in source.cells for block in HIDDEN.findall(c.source)
-                          for line in block.splitlines() if len(line.strip()) >= 12}
                 self.info[assignment] = AssignmentInfo(
                     source_path.stem, float(gradebook.find_assignment(assignment).max_score), set(metas),
-                    [g for g, m in metas.items() if m.get("grade")], metas, hidden, released / assignment)
+                    [g for g, m in metas.items() if m.get("grade")], metas, released / assignment)
 
     # -- the three steps -------------------------------------------------------------------
     def prepare(self, submission):
@@ -114,7 +112,7 @@ class Grader:
         try:
             notebook, assignment, notes = read_submission(submission, grade_ids)
             info = self.info[assignment]
-            notebook, missing = self._sanitize(notebook, assignment, submission.student)
+            notebook, missing, refused = self._sanitize(notebook, assignment, submission.student)
         except Rejected as why:
             info = self.info.get(submission.assignment)
             return Result(submission.student, submission.assignment, 0.0, info.max_score if info else 0.0,
@@ -126,23 +124,30 @@ class Grader:
                           name=submission.name)
         if submission.note:
             notes.insert(0, submission.note)
-        notes += [f"test {m} was deleted: it scores zero" for m in missing]
+        notes += [f"restored the deleted locked cell {m} from the course's copy" for m in missing]
         extra = [p for p in info.files.iterdir() if p.suffix != ".ipynb"] if info.files.is_dir() else []
         job = {"key": f"{submission.student}/{assignment}", "notebook": nbformat.writes(notebook),
                "limits": self.limits.to_dict(), "sandbox": self.sandbox,
-               "files": str(info.files) if extra else None}
+               "files": str(info.files) if extra else None,
+               "skip": {index: str(violations[0]) for index, violations in refused.items()}}
         context = {"student": submission.student, "assignment": assignment, "name": submission.name,
-                   "notes": notes, "missing": missing}
+                   "notes": notes, "refused": refused}
         return job, context
 
     def _sanitize(self, notebook, assignment, student):
+        """The notebook as it will run, the locked cells restored, and the policy's refusals.
+
+        Returns ``(notebook, restored grade ids, {cell index: [Violation]})``.
+        """
         from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells,
                                             OverwriteKernelspec)
         info = self.info[assignment]
+        source = self._source(assignment)
         for cell in notebook.cells:  # a known cell gets its source flags back (checksums cover them)
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             if grade_id in info.source_meta:
                 cell.metadata["nbgrader"] = copy.deepcopy(info.source_meta[grade_id])
+        restored = require_locked_cells(notebook, source)
         resources = self._resources(assignment, student)
         for preprocessor in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells):
             notebook, resources = preprocessor(config=self.course.config).preprocess(notebook, resources)
@@ -150,26 +155,47 @@ class Grader:
             if "nbgrader" in cell.metadata and "grade_id" not in cell.metadata["nbgrader"]:
                 del cell.metadata["nbgrader"]
         notebook, resources = CheckCellMetadata(config=self.course.config).preprocess(notebook, resources)
-        present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells}
-        return notebook, [t for t in info.test_ids if t not in present]
+        return notebook, restored, check_notebook(notebook, Policy.from_notebook(source), source=source)
+
+    def _source(self, assignment):
+        """The source notebook of an assignment (the trusted copy: locked cells, policy)."""
+        if assignment not in self._sources:
+            path = next((self.course.root / "source" / assignment).glob("*.ipynb"))
+            self._sources[assignment] = nbformat.read(path, as_version=4)
+        return self._sources[assignment]
 
     def _resources(self, assignment, student):
         return {"nbgrader": {"notebook": self.info[assignment].notebook_id, "assignment": assignment,
                              "student": student, "db_url": self.course.gradebook_url}}
 
     def finish(self, context, outcome):
-        """Score an executed notebook into the gradebook; write its feedback; return the Result."""
+        """Score an executed notebook into the gradebook; write its feedback; return the Result.
+
+        A test earns its points when the client saw its cell finish with no error on the wire,
+        no tampering happened during it, and the policy ran its exercise's answer. Nothing the
+        kernel displayed becomes a score: nbgrader scores a copy whose graded cells hold only
+        that verdict (its partial-credit and stderr rules never see the kernel's outputs).
+        """
         from nbgrader.api import Gradebook
         from nbgrader.preprocessors import SaveAutoGrades
 
         student, assignment = context["student"], context["assignment"]
         info = self.info[assignment]
         notebook = nbformat.reads(outcome["notebook"], as_version=4)
-        for cell in notebook.cells:
-            if cell.metadata.get("nbgrader", {}).get("grade_id") in outcome["tampered_tests"]:
-                cell.outputs.append(nbformat.v4.new_output(
-                    "error", ename="IntegrityError", evalue="the submission tampered with the checks during this test",
-                    traceback=[]))
+        cells = {int(i): v for i, v in outcome.get("cells", {}).items()}
+        refused = context["refused"]
+        refused_exercises = {exercise_of(notebook, i) for i in refused}
+        verdicts = {}
+        for index, cell in enumerate(notebook.cells):
+            meta = cell.metadata.get("nbgrader", {})
+            if not (meta.get("grade") and cell.cell_type == "code"):
+                continue
+            verdicts[meta["grade_id"]] = verdict = _verdict(
+                cell, cells.get(index, {}), meta["grade_id"] in outcome["tampered_tests"],
+                meta["grade_id"] + "-answer" in refused_exercises)
+            cell.outputs = [o for o in cell.outputs if o.get("output_type") == "stream" and o.get("name") == "stdout"]
+            if verdict:
+                cell.outputs.append(nbformat.v4.new_output("error", ename="TestFailed", evalue=verdict, traceback=[]))
         with Gradebook(self.course.gradebook_url) as gradebook:
             gradebook.update_or_create_student(student)
             gradebook.update_or_create_submission(assignment, student)
@@ -177,15 +203,9 @@ class Grader:
         target = self.course.root / "autograded" / student / assignment / f"{info.notebook_id}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, target)
-        errors = _cell_errors(notebook)
         with Gradebook(self.course.gradebook_url) as gradebook:
-            for grade_id in context["missing"]:
-                grade = gradebook.find_grade(grade_id, info.notebook_id, assignment, student)
-                grade.auto_score, grade.needs_manual_grade = 0.0, False
-            gradebook.db.commit()
             submitted = gradebook.find_submission_notebook(info.notebook_id, assignment, student)
-            tests = [TestOutcome(g.name, float(g.score), float(g.max_score),
-                                 errors.get(g.name, "deleted from the submission" if g.name in context["missing"] else ""))
+            tests = [TestOutcome(g.name, float(g.score), float(g.max_score), verdicts.get(g.name, ""))
                      for g in sorted(submitted.grades, key=lambda g: info.test_ids.index(g.name)
                                      if g.name in info.test_ids else 0)]
             score = float(submitted.score)
@@ -195,15 +215,20 @@ class Grader:
         if outcome["stopped"]:
             status = "error"
             reasons.insert(0, outcome["stopped"])
-        elif outcome["repairs"]:
+        elif refused or outcome["repairs"]:
             status = "flagged"
+        if outcome["repairs"]:
             changed = sorted({name for names in outcome["repairs"].values() for name in names})
             reasons.insert(0, f"tampering undone: {', '.join(changed)[:300]}")
+        if refused:
+            first = [str(v[0]) for v in refused.values()]
+            reasons.insert(0, f"the answer policy refused to run {len(refused)} cell(s): {'; '.join(first)[:600]}")
         result = Result(student, assignment, score, info.max_score, status,
                         "; ".join(reasons + context["notes"]), tests, context["name"], round(outcome["seconds"], 2))
         if self.feedback_dir:
             from autograder.feedback import write_feedback
-            write_feedback(self.feedback_dir / student / f"{assignment}.html", result, notebook, info.hidden_lines)
+            write_feedback(self.feedback_dir / student / f"{assignment}.html", result,
+                           nbformat.reads(outcome["notebook"], as_version=4))
         return result
 
     # -- running many ----------------------------------------------------------------------
@@ -261,7 +286,7 @@ class Grader:
         if self.feedback_dir and result.status == "rejected" and STUDENT_ID.fullmatch(result.student):
             from autograder.feedback import write_feedback
             write_feedback(self.feedback_dir / result.student / f"{result.assignment}.html", result,
-                           nbformat.v4.new_notebook(), set())
+                           nbformat.v4.new_notebook())
         if self.journal:
             self.journal.put(submission.student, submission.assignment, digest, result.to_dict())
         results[index] = result
@@ -269,25 +294,63 @@ class Grader:
             progress(result, False)
 
 
-def _cell_errors(notebook):
-    """grade_id -> the check's message for every graded cell that raised (or wrote to stderr)."""
-    errors = {}
-    for cell in notebook.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if not (meta.get("grade") and cell.cell_type == "code"):
-            continue
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                evalue = str(output.get("evalue", "")).strip()
-                if output.get("ename") == NOT_RUN:
-                    errors[meta["grade_id"]] = f"not run: {evalue}"
-                else:
-                    errors[meta["grade_id"]] = f"{output.get('ename')}: {evalue[:600]}".rstrip(": ")
-                break
-            if output.get("output_type") == "stream" and output.get("name") == "stderr":
-                errors[meta["grade_id"]] = f"wrote to stderr: {_first_line(output.get('text', ''))}"
-                break
-    return errors
+def require_locked_cells(notebook, source):
+    """Every locked cell of ``source`` present once and in order; the deleted ones put back.
+
+    A locked cell's content is restored by nbgrader from the source; a deleted one is inserted
+    again after the locked cell before it. Two copies of a locked cell, or locked cells in
+    another order, cannot be repaired without guessing: the submission is rejected. Returns
+    the grade ids that were put back.
+    """
+    def grade_id(cell):
+        return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+    order = [grade_id(c) for c in source.cells if c.metadata.get("nbgrader", {}).get("locked")]
+    wanted = set(order)
+    present = [grade_id(c) for c in notebook.cells if grade_id(c) in wanted]
+    for name in sorted(set(present)):
+        if present.count(name) > 1:
+            raise Rejected(f"the locked cell {name} appears {present.count(name)} times; start again from "
+                           f"the released notebook and copy your answers into it")
+    if present != [name for name in order if name in present]:
+        raise Rejected("the locked cells are not in the released order; start again from the released "
+                       "notebook and copy your answers into it")
+    restored, position = [], 0
+    originals = {grade_id(c): c for c in source.cells}
+    for name in order:
+        found = next((i for i, c in enumerate(notebook.cells) if grade_id(c) == name), None)
+        if found is None:
+            cell = copy.deepcopy(originals[name])
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+            notebook.cells.insert(position, cell)
+            restored.append(name)
+            found = position
+        position = found + 1
+    return restored
+
+
+def _verdict(cell, seen, tampered, refused):
+    """Why a test cell failed, from what the client saw ("" when it passed)."""
+    error = seen.get("error")
+    not_run = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"
+                    and o.get("ename") in (NOT_RUN, POLICY)), None)
+    if refused:
+        return "not run: the answer policy refused this exercise's answer (the reason says where)"
+    if not_run is not None:
+        return f"not run: {not_run.get('evalue', '')}"
+    if tampered:
+        return "the submission tampered with the checks during this test"
+    if error:
+        if error["from_checks"]:
+            return error["message"]
+        if error["ename"] == "NotImplementedError":
+            return "not attempted: the answer still raises NotImplementedError"
+        return (f"your code raised {error['ename']} during this test "
+                f"(run the notebook and its visible checks to see the message)")
+    if not seen.get("completed"):
+        return "not run: the cell did not finish"
+    return ""
 
 
 def grade_all(submissions, workdir, assignment_ids=None, progress=None, **options):

@@ -109,8 +109,15 @@ def install(name, modules_to_trust):
         inner = getattr(obj, "func", None) or getattr(obj, "__func__", None)
         return depth < 3 and inner is not None and from_notebook(inner, depth + 1)
 
-    def guard(after_locked_cell=False):
-        """Repair tampering; after a locked cell, also learn the names it bound. Returns repairs."""
+    def guard(after_locked_cell=False, names=()):
+        """Repair tampering; after a locked cell, also pin ``names``, the names that cell bound.
+
+        Returns the repairs that mean tampering. A pinned name the student rebound is put back
+        silently: binding ``exp`` or ``x`` in a cell of one's own is not cheating, and the tests
+        must see the locked cells' objects.
+        """
+        import linecache
+        linecache.clearcache()  # no locked cell's source stays where running code could read it
         repaired = []
         sys.settrace(None)
         sys.setprofile(None)
@@ -167,15 +174,12 @@ def install(name, modules_to_trust):
         for key, value in bindings.items():
             if user.get(key) is not value:
                 user[key] = value
-                repaired.append(f"notebook name {key}")
         if after_locked_cell:
             snapshot_all()  # modules the locked cell imported for the first time
-            for key, value in list(user.items()):
-                if key.startswith("_") or not isinstance(value, guarded):
-                    continue
-                home = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", "")
-                if isinstance(home, str) and trusted(home):
-                    bindings.setdefault(key, value)
+            for key in names:
+                value = user.get(key)
+                if isinstance(value, guarded):
+                    bindings[key] = value
         return repaired
 
     setattr(builtins, name, guard)

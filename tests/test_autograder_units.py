@@ -1,14 +1,16 @@
 """Fast checks of the grader's parts that need no notebook run: the sandbox's walls, the
-journal's atomic writes, feedback redaction, and the refusal to grade without a sandbox."""
+journal's atomic writes, structural hiding in feedback, and the refusal to grade without a sandbox."""
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 
 from autograder.course import REPO
-from autograder.feedback import REDACTED, redact
+from autograder.feedback import HIDDEN_FROM_HERE, render
+from autograder.grade import Result, TestOutcome
 from autograder.journal import Journal
 from autograder.sandbox import Limits, bwrap_argv, check_sandbox
 
@@ -72,7 +74,20 @@ def test_journal_entries_are_complete_or_absent(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ada__01_backprop.json", "ben__01_backprop.json"]
 
 
-def test_redaction_removes_quoted_hidden_lines():
-    hidden = {"check_close(r['q'], x + y, 'q')"}
-    text = "ok\n  >>> check_close(r['q'], x + y, 'q')  # quoted by a nosy answer\nfine"
-    assert redact(text, hidden) == f"ok\n{REDACTED}\nfine"
+def test_feedback_shows_no_hidden_block_and_no_output_made_once_tests_ran():
+    test = nbformat.v4.new_code_cell("check_close(f(1), 2, 'f(1)')\n### BEGIN HIDDEN TESTS\n"
+                                     "check_close(f(7), 8, 'secret')\n### END HIDDEN TESTS")
+    test.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1, "locked": True, "solution": False}
+    answer = nbformat.v4.new_code_cell("def f(x):\n    print('called with', x)\n    return x + 1")
+    answer.outputs = [nbformat.v4.new_output("stream", name="stdout", text="defined f")]
+    later = nbformat.v4.new_code_cell("print('after')")
+    test.outputs = [nbformat.v4.new_output("stream", name="stdout", text="called with 7")]
+    later.outputs = [nbformat.v4.new_output("stream", name="stdout", text="leaked: check_close(f(7)")]
+    notebook = nbformat.v4.new_notebook(cells=[answer, test, later])
+    result = Result("ada", "a", 0, 1, "graded", "failed 1 of 1: t",
+                    [TestOutcome("t", 0, 1, "f(1): values differ, model.train() was expected")])
+    page = render(result, notebook)
+    assert "defined f" in page                      # before the tests: shown
+    assert "secret" not in page and "called with 7" not in page and "leaked" not in page
+    assert HIDDEN_FROM_HERE in page
+    assert "model.train() was expected" in page     # a check's message is never blanked
