@@ -1,4 +1,5 @@
-"""utils.conv: the photo loads offline; the explorer draws what the given output-size function says."""
+"""utils.conv: the photo loads offline; the explorer draws what the given output-size function says,
+and never judges a size itself."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -7,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from utils.conv import conv_explorer, draw_conv_arithmetic, load_photo  # noqa: E402
+from utils.conv import MISS_COLOUR, conv_explorer, draw_conv_arithmetic, load_photo  # noqa: E402
 
 
 def output_size(n, f, stride=1, padding=0, dilation=1):
@@ -37,28 +38,35 @@ def test_photo_is_greyscale_in_unit_range_and_subsampled():
     assert np.array_equal(load_photo(step=1)[::2, ::2], photo)
 
 
-@pytest.mark.parametrize("n, f, stride, padding, dilation, verdict, output", [
-    (7, 3, 1, 0, 1, "= 5: fits", "output 5×5"),
-    (7, 3, 3, 0, 1, "raised ValueError: doesn't fit", "output 2×2"),  # the windows that do fit
-    (7, 3, 2, 1, 2, "= 3: fits", "output 3×3"),
-    (3, 5, 1, 0, 1, "raised ValueError", "no output"),
+def red_cells(ax):
+    """How many input cells the drawing marks as never reached."""
+    return sum(1 for patch in ax.patches if matplotlib.colors.to_hex(patch.get_facecolor()) == MISS_COLOUR)
+
+
+@pytest.mark.parametrize("n, f, stride, padding, dilation, said, output, unreached", [
+    (7, 3, 1, 0, 1, "= 5", "output 5×5", 0),
+    (7, 3, 3, 0, 1, "raised ValueError: doesn't fit\n(drawn: the windows PyTorch would keep)", "output 2×2", 13),
+    (7, 3, 2, 1, 2, "= 3", "output 3×3", 0),
+    (3, 5, 1, 0, 1, "raised ValueError: doesn't fit", "no output", 9),
 ])
-def test_drawing_says_what_the_function_returned_and_whether_it_fits(n, f, stride, padding, dilation, verdict,
-                                                                      output):
+def test_drawing_shows_what_the_function_said(n, f, stride, padding, dilation, said, output, unreached):
     ax = draw_conv_arithmetic(output_size, n, f, stride, padding, dilation)
-    assert verdict in ax.get_title()
-    assert f"conv_output_size({n}, {f}, stride={stride}, padding={padding}, dilation={dilation})" in ax.get_title()
+    assert ax.get_title().startswith(
+        f"conv_output_size({n}, {f}, stride={stride}, padding={padding}, dilation={dilation}) {said}")
     assert output in [t.get_text() for t in ax.texts]
+    assert red_cells(ax) == unreached      # the last row and column: 7 + 7 - 1 cells
 
 
-def test_drawing_shows_a_wrong_size_as_unreached_inputs_or_windows_off_the_input():
-    assert "1 input row(s)/column(s) stay unreached" in draw_conv_arithmetic(floor_size, 7, 3, 3).get_title()
-    too_many = draw_conv_arithmetic(lambda *settings: 6, 7, 3, 1).get_title()
-    assert "window 6 would run 1 past the padded input" in too_many
+def test_a_wrong_size_shows_as_unreached_inputs_or_a_window_off_the_input():
+    rounded_down = draw_conv_arithmetic(floor_size, 7, 3, 3)
+    assert rounded_down.get_title().endswith("= 2") and red_cells(rounded_down) == 13
+    too_many = draw_conv_arithmetic(lambda *settings: 6, 7, 3, 1)
+    assert red_cells(too_many) == 0
+    assert too_many.get_xlim()[1] > 7 + 2 + 6, "the sixth window runs past the input, and is drawn there"
 
 
 def test_explorer_outside_a_kernel_draws_the_lecture_example_once(capsys):
     conv_explorer(output_size)
     assert "N, F, S, P, dilation" in capsys.readouterr().out   # the note names the missing sliders
     (number,) = plt.get_fignums()
-    assert "conv_output_size(7, 3, stride=1, padding=0, dilation=1) = 5: fits" in plt.figure(number).axes[0].get_title()
+    assert plt.figure(number).axes[0].get_title() == "conv_output_size(7, 3, stride=1, padding=0, dilation=1) = 5"

@@ -4,7 +4,9 @@ A notebook opened in Colab has numpy, torch, matplotlib and ipywidgets but not t
 ``utils`` package or its ``data/``. Every notebook therefore starts with the cell that
 ``setup_code()`` returns: outside Colab it does nothing; in Colab it clones the course's student
 edition once (its ``utils`` and ``data/``, nothing else, and never a torch) and imports from the
-clone. A clone that fails says so in one line that names the URL, and stops "Run all" there.
+clone. A clone that fails says so in one line that names the URL and the environment variables
+that override it (``DLF_COURSE_REPO``, ``DLF_BRANCH``: the cell itself is read-only), and stops
+"Run all" there, before the imports cell could fail with a ModuleNotFoundError.
 
 ``COURSE_REPO`` is where the notebooks in this repository point. ``python -m autograder publish
 DIR --repo URL`` writes the student edition with every set-up cell and badge pointing at URL.
@@ -29,7 +31,8 @@ def setup_code(repo=COURSE_REPO, branch=BRANCH, clone_dir=CLONE_DIR):
 # Set-up: on your own machine this cell does nothing. In Google Colab it fetches this course's
 # helper package (`utils`) and data, once. Colab already has numpy, torch, matplotlib and ipywidgets.
 import os, subprocess, sys
-COURSE_REPO, BRANCH, CLONE = "{repo}", "{branch}", "{clone_dir}"
+COURSE_REPO = os.environ.get("DLF_COURSE_REPO", "{repo}")
+BRANCH, CLONE = os.environ.get("DLF_BRANCH", "{branch}"), "{clone_dir}"
 if "google.colab" in sys.modules:
     if not os.path.isdir(CLONE):
         git = subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", BRANCH, COURSE_REPO, CLONE],
@@ -38,8 +41,9 @@ if "google.colab" in sys.modules:
             class SetupFailed(Exception):
                 _render_traceback_ = lambda self: [str(self)]  # shown as this one line, no traceback
             reason = (git.stderr.strip().splitlines() or ["git failed"])[-1]
-            raise SetupFailed(f"Set-up failed: could not clone {{COURSE_REPO}} (branch {{BRANCH}}): {{reason}}. "
-                              "Set COURSE_REPO and BRANCH in this cell to your course's repository and run it again.")
+            raise SetupFailed(f"Set-up failed: git could not clone {{COURSE_REPO}} (branch {{BRANCH}}): {{reason}}. "
+                              "Run %env DLF_COURSE_REPO=<your course's repository URL> (and DLF_BRANCH=<branch>) "
+                              "in a new cell, then this cell again.")
     if CLONE not in sys.path:
         sys.path.insert(0, CLONE)  # `import utils` now finds the clone's package, and utils finds its data/
     import ipywidgets

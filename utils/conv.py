@@ -2,7 +2,7 @@
 
 Nothing here computes an exercise's answer. The explorer draws what *your* ``conv_output_size``
 says: it places that many windows along the padded input, so a wrong size shows up as windows
-that run off the input or leave inputs unreached. (The receptive-field oracle the grader uses
+that run off the input or leave inputs unreached (when it raises, PyTorch's windows are drawn). (The receptive-field oracle the grader uses
 lives in the grader-only ``oracles.conv``.)
 """
 import matplotlib.pyplot as plt
@@ -30,27 +30,27 @@ def load_photo(step=2):
     return np.ascontiguousarray(grey[::step, ::step])
 
 
-def _windows(output_size, n, f, stride, padding, dilation):
-    """(window starts, verdict, fits) for what ``output_size(n, f, stride, padding, dilation)`` says.
+def _window_count(output_size, n, f, stride, padding, dilation):
+    """(windows to draw, title): what ``output_size`` returns, or what PyTorch keeps when it raises.
 
-    A returned size m puts m windows one stride apart. A ``ValueError`` ("doesn't fit") shows the
-    windows that do fit, sliding one stride at a time, as PyTorch would keep them.
+    The explorer never judges a size itself: it draws what your function says, and a picture with
+    unreached inputs (red) or windows running off the input shows what is wrong.
     """
-    span = dilation * (f - 1) + 1
-    length = n + 2 * padding
+    import torch
+
     call = f"conv_output_size({n}, {f}, stride={stride}, padding={padding}, dilation={dilation})"
     try:
         m = int(output_size(n, f, stride, padding, dilation))
     except ValueError as error:
-        starts = list(range(0, length - span + 1, stride))
-        return starts, f"{call} raised ValueError: {error}", False
-    starts = [i * stride for i in range(max(m, 0))]
-    end = starts[-1] + span if starts else 0
-    if end > length:
-        return starts, f"{call} = {m}, but window {m} would run {end - length} past the padded input", False
-    if end < length:
-        return starts, f"{call} = {m}, yet {length - end} input row(s)/column(s) stay unreached (red)", False
-    return starts, f"{call} = {m}: fits", True
+        title = f"{call} raised ValueError: {error}"
+        try:
+            m = torch.nn.functional.conv1d(torch.empty(1, 1, n, device="meta"), torch.empty(1, 1, f, device="meta"),
+                                           stride=stride, padding=padding, dilation=dilation).shape[-1]
+            title += "\n(drawn: the windows PyTorch would keep)"
+        except RuntimeError:  # PyTorch refuses a filter larger than the padded input
+            m = 0
+        return m, title
+    return m, f"{call} = {m}"
 
 
 def draw_conv_arithmetic(output_size, n=7, f=3, stride=1, padding=0, dilation=1, ax=None):
@@ -58,15 +58,15 @@ def draw_conv_arithmetic(output_size, n=7, f=3, stride=1, padding=0, dilation=1,
 
     Padded input (padding grey), the first window and the output pixel it produces in orange, the
     last ones in blue, inputs no window reaches in red; the title says what ``output_size`` returned
-    and whether those windows cover the padded input exactly. Returns the axes.
+    (or raised). Returns the axes.
     """
     n, f, stride, padding, dilation = (int(v) for v in (n, f, stride, padding, dilation))
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 4.5))
     span = dilation * (f - 1) + 1
     length = n + 2 * padding
-    starts, verdict, fits = _windows(output_size, n, f, stride, padding, dilation)
-    m = len(starts)
+    m, title = _window_count(output_size, n, f, stride, padding, dilation)
+    starts = [i * stride for i in range(max(m, 0))]
     reached = min(length, starts[-1] + span) if starts else 0
 
     for r in range(length):                       # the padded input, top-left at (0, 0), rows going down
@@ -90,8 +90,7 @@ def draw_conv_arithmetic(output_size, n=7, f=3, stride=1, padding=0, dilation=1,
             ax.add_patch(Rectangle((x0 + c, -r - 1), 1, 1, facecolor=colour, edgecolor="0.2", alpha=0.8))
     ax.text(length / 2, 0.6, f"input {n}×{n}" + (f" + padding {padding}" if padding else ""), ha="center")
     ax.text(x0 + max(m, 1) / 2, 0.6, f"output {m}×{m}" if m else "no output", ha="center")
-    ax.set_title(verdict + (f"\n(the dilated filter spans {span} pixels)" if dilation > 1 else ""),
-                 color="black" if fits else MISS_COLOUR, fontsize=10)
+    ax.set_title(title + (f"\n(the dilated filter spans {span} pixels)" if dilation > 1 else ""), fontsize=10)
     ax.set_xlim(-0.5, x0 + max(m, 1) + 0.5)
     ax.set_ylim(-max(length, x0 - 2) - 0.5, 1.5)
     ax.set_aspect("equal")
