@@ -61,6 +61,7 @@ def edition_files(repo=COURSE_REPO, branch=BRANCH):
                 files[relative] = source
     for source in sorted((REPO / "utils").glob("*.py")):
         files[f"utils/{source.name}"] = source
+    files["utils/colab.py"] = _colab_module(repo, branch)
     for name in DATA_FILES:
         files[f"data/{name}"] = REPO / "data" / name
     files["README.md"] = student_readme(repo, branch).encode()
@@ -95,6 +96,18 @@ def _pointed_at(path, repo, branch):
     if "checksum" in setup.metadata.get("nbgrader", {}):
         setup.metadata["nbgrader"]["checksum"] = compute_checksum(setup)
     return (nbformat.writes(notebook) + "\n").encode()
+
+
+def _colab_module(repo, branch):
+    """utils/colab.py with ``COURSE_REPO`` and ``BRANCH`` naming the edition, so that its
+    ``setup_code()`` and ``colab_url()`` agree with the published notebooks."""
+    source = (REPO / "utils" / "colab.py").read_text()
+    for name, value in (("COURSE_REPO", repo), ("BRANCH", branch)):
+        source, found = re.subn(rf'^{name} = ".*"$', f'{name} = "{value}"', source,
+                                count=1, flags=re.MULTILINE)
+        if not found:
+            raise PublishError(f"utils/colab.py has no line {name} = \"...\" to point at the edition")
+    return source.encode()
 
 
 def _title(path):
@@ -140,7 +153,7 @@ build-backend = "setuptools.build_meta"
 [project]
 name = "{project["name"]}-student"
 version = "{project["version"]}"
-description = "{project["description"]}: the students' helper package"
+description = "The helper package of the Deep Learning Foundations notebooks"
 requires-python = "{project["requires-python"]}"
 license = {{ text = "MIT" }}
 dependencies = [{dependencies}]

@@ -55,8 +55,8 @@ if "google.colab" in sys.modules:
 def colab_url(notebook_path, repo=COURSE_REPO, branch=BRANCH):
     """The "Open in Colab" address of a notebook given by its path inside the repository.
 
-    >>> colab_url("notebooks/01_backprop/01_backprop.ipynb")
-    'https://colab.research.google.com/github/deep-learning-foundations/course/blob/main/notebooks/01_backprop/01_backprop.ipynb'
+    >>> colab_url("notebooks/01_backprop/01_backprop.ipynb", "https://github.com/school/course", "main")
+    'https://colab.research.google.com/github/school/course/blob/main/notebooks/01_backprop/01_backprop.ipynb'
     """
     prefix = "https://github.com/"
     if not repo.startswith(prefix):

@@ -2,8 +2,7 @@
 
 Nothing here computes an exercise's answer. The explorer draws what *your* ``conv_output_size``
 says: it places that many windows along the padded input, so a wrong size shows up as windows
-that run off the input or leave inputs unreached (when it raises, PyTorch's windows are drawn). (The receptive-field oracle the grader uses
-lives in the grader-only ``oracles.conv``.)
+that run off the input or leave inputs unreached (when it raises, PyTorch's windows are drawn).
 """
 import matplotlib.pyplot as plt
 import numpy as np
