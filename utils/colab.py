@@ -40,8 +40,8 @@ if "google.colab" in sys.modules:
         if git.returncode != 0:
             class SetupFailed(Exception):
                 _render_traceback_ = lambda self: [str(self)]  # shown as this one line, no traceback
-            reason = (git.stderr.strip().splitlines() or ["git failed"])[-1]
-            raise SetupFailed(f"Set-up failed: git could not clone {{COURSE_REPO}} (branch {{BRANCH}}): {{reason}}. "
+            reason = next((line[7:] for line in git.stderr.splitlines() if line.startswith("fatal: ")), "git failed")
+            raise SetupFailed(f"Set-up failed: git could not clone {{COURSE_REPO}} (branch {{BRANCH}}): {{reason.rstrip('.')}}. "
                               "Run %env DLF_COURSE_REPO=<your course's repository URL> (and DLF_BRANCH=<branch>) "
                               "in a new cell, then this cell again.")
     if CLONE not in sys.path:
