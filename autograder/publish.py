@@ -81,7 +81,10 @@ def _clear(destination):
     if entries and not (readme.is_file() and EDITION_MARK in readme.read_text(errors="replace")):
         raise PublishError(f"{destination} is not empty and is not a student edition: choose a new folder")
     for entry in entries:
-        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def _pointed_at(path, repo, branch):

@@ -89,3 +89,11 @@ def test_png_and_table(explorer):
 def test_show_without_a_kernel_draws_once_and_says_why(explorer, capsys):
     assert explorer.show() is None
     assert "need a running Jupyter kernel" in capsys.readouterr().out
+
+
+def test_show_says_so_while_the_rules_are_unsolved(capsys):
+    def unsolved(din, dout):
+        raise NotImplementedError()
+
+    assert Explorer({"xavier": unsolved, "kaiming": unsolved}, width=16, max_depth=1).show() is None
+    assert "solve exercise 2 first" in capsys.readouterr().out
