@@ -340,3 +340,21 @@ def test_refuses_to_overwrite_a_folder_that_is_not_an_edition(tmp_path, capsys):
     assert main(["publish", str(tmp_path)]) == 2
     assert "not a student edition" in capsys.readouterr().err
     assert (tmp_path / "thesis.tex").read_text() == "years of work"
+
+
+@pytest.mark.notebook
+def test_a_solved_edition_notebook_is_graded_in_full(edition, tmp_path):
+    """The rewritten set-up cell (and its checksum) is nothing the grader objects to."""
+    from autograder.examples import answered, test_points
+    from autograder.grade import Grader
+    from autograder.ingest import Submission
+
+    assignment = "01_backprop"
+    solution = load(assignment)
+    published = nbformat.read(edition / f"notebooks/{assignment}/{assignment}.ipynb", as_version=4)
+    path = tmp_path / "in" / "ada" / f"{assignment}.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(answered(published, solution), path)
+    result = Grader(tmp_path / "course", [assignment]).grade(Submission("ada", assignment, path))
+    total = sum(test_points(solution).values())
+    assert (result.status, result.score, result.max_score) == ("graded", total, total), result
