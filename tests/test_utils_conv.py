@@ -70,3 +70,9 @@ def test_explorer_outside_a_kernel_draws_the_lecture_example_once(capsys):
     assert "N, F, S, P, dilation" in capsys.readouterr().out   # the note names the missing sliders
     (number,) = plt.get_fignums()
     assert plt.figure(number).axes[0].get_title() == "conv_output_size(7, 3, stride=1, padding=0, dilation=1) = 5"
+
+
+def test_an_absurd_size_is_drawn_in_bounded_time():
+    ax = draw_conv_arithmetic(lambda *settings: 10 ** 6, 7, 3, 1)
+    assert ax.get_title().endswith("= 1000000") and "output 1000000×1000000" in [t.get_text() for t in ax.texts]
+    assert len(ax.patches) < 500

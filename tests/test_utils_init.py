@@ -1,7 +1,10 @@
 """utils.init: the histogram grid shows every layer's statistics, and the explorer's narrow,
 cached network has the statistics of the lecture's 4096-wide one."""
 import math
+import types
 
+import IPython
+import ipywidgets
 import matplotlib
 
 matplotlib.use("Agg")
@@ -97,3 +100,18 @@ def test_show_says_so_while_the_rules_are_unsolved(capsys):
 
     assert Explorer({"xavier": unsolved, "kaiming": unsolved}, width=16, max_depth=1).show() is None
     assert "solve exercise 2 first" in capsys.readouterr().out
+
+
+def test_show_in_a_kernel_displays_controls_that_redraw(monkeypatch):
+    shown = []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: types.SimpleNamespace(kernel=object()))
+    monkeypatch.setattr(IPython.display, "display", lambda *objects, **options: shown.extend(objects))
+    small = Explorer(RULES, width=32, max_depth=3)
+    assert small.show() is None
+    (view,) = shown
+    assert isinstance(view, ipywidgets.VBox)
+    controls = {c.description: c for row in view.children[:2] for c in row.children}
+    image, table = view.children[2:]
+    first = image.value
+    controls["activation"].value = "relu"
+    assert image.value != first and "<table>" in table.value

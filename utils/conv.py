@@ -65,7 +65,8 @@ def draw_conv_arithmetic(output_size, n=7, f=3, stride=1, padding=0, dilation=1,
     span = dilation * (f - 1) + 1
     length = n + 2 * padding
     m, title = _window_count(output_size, n, f, stride, padding, dilation)
-    starts = [i * stride for i in range(max(m, 0))]
+    m = max(m, 0)
+    starts = [i * stride for i in range(min(m, length + 1))]  # enough to show a size that is too large
     reached = min(length, starts[-1] + span) if starts else 0
 
     for r in range(length):                       # the padded input, top-left at (0, 0), rows going down
@@ -83,14 +84,15 @@ def draw_conv_arithmetic(output_size, n=7, f=3, stride=1, padding=0, dilation=1,
         ax.add_patch(Rectangle((start, -start - span), span, span, fill=False, edgecolor=colour, linewidth=2))
 
     x0 = max(length, (starts[-1] + span) if m else 0) + 2   # the output grid, to the right of the input
-    for r in range(m):
-        for c in range(m):
-            colour = FIRST_COLOUR if (r, c) == (0, 0) else LAST_COLOUR if (r, c) == (m - 1, m - 1) else "white"
+    grid = len(starts)
+    for r in range(grid):
+        for c in range(grid):
+            colour = FIRST_COLOUR if (r, c) == (0, 0) else LAST_COLOUR if (r, c) == (grid - 1, grid - 1) else "white"
             ax.add_patch(Rectangle((x0 + c, -r - 1), 1, 1, facecolor=colour, edgecolor="0.2", alpha=0.8))
     ax.text(length / 2, 0.6, f"input {n}×{n}" + (f" + padding {padding}" if padding else ""), ha="center")
-    ax.text(x0 + max(m, 1) / 2, 0.6, f"output {m}×{m}" if m else "no output", ha="center")
+    ax.text(x0 + max(grid, 1) / 2, 0.6, f"output {m}×{m}" if m else "no output", ha="center")
     ax.set_title(title + (f"\n(the dilated filter spans {span} pixels)" if dilation > 1 else ""), fontsize=10)
-    ax.set_xlim(-0.5, x0 + max(m, 1) + 0.5)
+    ax.set_xlim(-0.5, x0 + max(grid, 1) + 0.5)
     ax.set_ylim(-max(length, x0 - 2) - 0.5, 1.5)
     ax.set_aspect("equal")
     ax.axis("off")
