@@ -270,6 +270,15 @@ def test_no_file_imports_the_grader_or_names_its_oracles(edition):
         assert "oracles" not in text and "import autograder" not in text and "from autograder" not in text, name
 
 
+def test_the_helpers_that_answered_exercises_are_gone_from_utils():
+    import importlib.util
+
+    import utils.conv
+    spec = importlib.util.find_spec("utils.gradcheck")
+    assert spec is None, f"utils.gradcheck is importable from {spec.origin} (a stale install of an older checkout?)"
+    assert not {"kernel_positions", "measure_receptive_field", "stack_model"} & set(dir(utils.conv))
+
+
 def test_every_exercise_is_audited():
     every = {answer for assignment in assignments() for answer in answer_ids(assignment)}
     assert set(DELEGATIONS) | NO_EDITION_HELPER == every
