@@ -367,3 +367,18 @@ def test_a_solved_edition_notebook_is_graded_in_full(edition, tmp_path):
     result = Grader(tmp_path / "course", [assignment]).grade(Submission("ada", assignment, path))
     total = sum(test_points(solution).values())
     assert (result.status, result.score, result.max_score) == ("graded", total, total), result
+
+
+def test_the_answer_policy_refuses_the_delegations_grading_cannot_see():
+    """Where a delegation would be a right answer (one torch.optim step per call), the policy stops it;
+    it also refuses the delegations to library calls an exercise declares as its own work."""
+    from utils.policy import Policy, check_cell, locked_context
+
+    refused = set()
+    for assignment in assignments():
+        notebook = load(assignment)
+        policy, context = Policy.from_notebook(notebook), locked_context(notebook)
+        refused |= {answer for answer in answer_ids(assignment)
+                    if answer in DELEGATIONS and check_cell(DELEGATIONS[answer], policy, context, answer)}
+    assert STOPPED_BY_POLICY <= refused
+    assert {"backprop-gradcheck-answer", "optim-momentum-answer", "optim-adam-answer"} <= refused
