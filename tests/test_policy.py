@@ -190,3 +190,93 @@ def test_students_run_the_same_check_from_the_command_line(tmp_path):
     nbformat.write(student, path)
     flagged = subprocess.run([sys.executable, "-m", "utils.policy", str(path)], capture_output=True, text=True)
     assert flagged.returncode == 1 and "cell 4, line 1: importing `sys`" in flagged.stdout
+
+
+# Per notebook, honest answers in other styles than the solutions' (the solutions pass too, above).
+HONEST_ANSWERS = {
+    "01_backprop": {
+        "backprop-gradcheck-answer": "def centred_difference(f, x, h=1e-5):\n    grad = np.zeros_like(x)\n"
+                                     "    for index in np.ndindex(*x.shape):\n        old = x[index]\n"
+                                     "        x[index] = old + h\n        up = f(x)\n        x[index] = old - h\n"
+                                     "        down = f(x)\n        x[index] = old\n"
+                                     "        grad[index] = (up - down) / (2 * h)\n    return grad\n",
+        "backprop-value-answer": HONEST["value_engine"] + "\n" + HONEST["kahn_sort"],
+        "backprop-sigmoid-answer": "def sigmoid(z):\n    z = np.asarray(z, dtype=np.float64)\n"
+                                   "    return np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))),"
+                                   " np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))\n",
+    },
+    "02_initialization": {
+        "init-rules-answer": "import math\ndef xavier_std(fan_in, fan_out=None):\n    return 1 / math.sqrt(fan_in)\n"
+                             "def kaiming_std(fan_in):\n    return math.sqrt(2.0 / fan_in)\n",
+        "init-backward-answer": "def backward(cache, weights, nonlinearity):\n    grads = []\n"
+                                "    for layer in reversed(range(len(weights))):\n        grads.append(layer)\n"
+                                "    return grads[::-1]\n",
+    },
+    "03_conv_arithmetic": {
+        "conv-naive-answer": "def conv2d_naive(x, w, b, stride=1, pad=0):\n"
+                             "    x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))\n"
+                             "    n, c, h, wd = x.shape\n    k, _, fh, fw = w.shape\n"
+                             "    out = np.zeros((n, k, (h - fh) // stride + 1, (wd - fw) // stride + 1))\n"
+                             "    for i in range(out.shape[2]):\n        for j in range(out.shape[3]):\n"
+                             "            window = x[:, :, i * stride:i * stride + fh, j * stride:j * stride + fw]\n"
+                             "            out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b\n"
+                             "    return out\n",
+        "conv-fast-answer": "from numpy.lib.stride_tricks import sliding_window_view\n"
+                            "def conv2d_fast(x, w, b, stride=1, pad=0):\n"
+                            "    x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))\n"
+                            "    windows = sliding_window_view(x, w.shape[2:], axis=(2, 3))[:, :, ::stride, ::stride]\n"
+                            "    return np.einsum('nchwij,kcij->nkhw', windows, w) + b[None, :, None, None]\n",
+    },
+    "04_optimizers": {
+        "optim-adam-answer": "import copy\nclass Adam(Optimizer):\n"
+                             "    def __init__(self, lr, beta1=0.9, beta2=0.999, eps=1e-7):\n"
+                             "        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps\n"
+                             "        self.m = self.v = None\n        self.t = 0\n"
+                             "    def step(self, x, grad_fn):\n        g = grad_fn(x)\n"
+                             "        if self.m is None:\n            self.m, self.v = np.zeros_like(x), np.zeros_like(x)\n"
+                             "        self.t += 1\n        self.m = self.beta1 * self.m + (1 - self.beta1) * g\n"
+                             "        self.v = self.beta2 * self.v + (1 - self.beta2) * g * g\n"
+                             "        m_hat = self.m / (1 - self.beta1 ** self.t)\n"
+                             "        v_hat = self.v / (1 - self.beta2 ** self.t)\n"
+                             "        return x - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)\n",
+    },
+    "05_batchnorm": {
+        "batchnorm-layer-answer": "import torch\nfrom torch import nn\nclass BatchNorm(nn.Module):\n"
+                                  "    def __init__(self, num_features, eps=1e-5, momentum=0.1):\n"
+                                  "        super().__init__()\n        self.eps, self.momentum = eps, momentum\n"
+                                  "        self.weight = nn.Parameter(torch.ones(num_features))\n"
+                                  "        self.bias = nn.Parameter(torch.zeros(num_features))\n"
+                                  "        self.register_buffer('running_mean', torch.zeros(num_features))\n"
+                                  "        self.register_buffer('running_var', torch.ones(num_features))\n"
+                                  "    def forward(self, x):\n        if self.training:\n"
+                                  "            mean, var = x.mean(0), x.var(0, unbiased=False)\n"
+                                  "            with torch.no_grad():\n"
+                                  "                self.running_mean.lerp_(mean, self.momentum)\n"
+                                  "                self.running_var.mul_(1 - self.momentum).add_(self.momentum * x.var(0))\n"
+                                  "        else:\n            mean, var = self.running_mean, self.running_var\n"
+                                  "        return self.weight * (x - mean) / torch.sqrt(var + self.eps) + self.bias\n",
+        "batchnorm-normalize-answer": "def normalize(x, axes, eps=1e-5):\n"
+                                      "    mean = x.mean(dim=axes, keepdim=True)\n"
+                                      "    var = ((x - mean) ** 2).mean(dim=axes, keepdim=True)\n"
+                                      "    return (x - mean) / (var + eps).sqrt()\n",
+    },
+    "06_cnn_cuda": {
+        "cnn-train-answer": "import copy\ndef train_one_epoch(model, loader, optimizer, device):\n    model.train()\n"
+                            "    total = 0.0\n    for images, labels in loader:\n"
+                            "        images, labels = images.to(device), labels.to(device)\n"
+                            "        optimizer.zero_grad(set_to_none=True)\n"
+                            "        loss = torch.nn.functional.cross_entropy(model(images), labels)\n"
+                            "        loss.backward()\n        optimizer.step()\n        total += loss.item()\n"
+                            "    best = copy.deepcopy(model.state_dict())\n    return total / len(loader)\n",
+        "cnn-evaluate-answer": "@torch.inference_mode()\ndef evaluate(model, loader, device):\n    model.eval()\n"
+                               "    correct = sum((model(x.to(device)).argmax(1) == y.to(device)).sum().item()"
+                               " for x, y in loader)\n    return correct / len(loader.dataset)\n",
+    },
+}
+
+
+@pytest.mark.parametrize("assignment,answer", sorted((a, x) for a, answers in HONEST_ANSWERS.items() for x in answers))
+def test_honest_alternatives_pass_each_notebook_s_policy(assignment, answer):
+    source = notebook(assignment)
+    found = check_cell(HONEST_ANSWERS[assignment][answer], Policy.from_notebook(source), locked_context(source), answer)
+    assert found == [], found
