@@ -10,9 +10,10 @@ import nbformat
 
 from autograder.course import REPO
 from autograder.feedback import HIDDEN_FROM_HERE, render
-from autograder.grade import Result, TestOutcome
+from autograder.grade import Result
+from autograder.grade import TestOutcome as Outcome
 from autograder.journal import Journal
-from autograder.sandbox import Limits, bwrap_argv, check_sandbox
+from autograder.sandbox import COURSE_MOUNT, Limits, bwrap_argv, check_sandbox
 
 PROBE = """
 import json, os, socket
@@ -35,7 +36,7 @@ print(json.dumps(report))
 
 def test_sandbox_hides_the_course_and_the_network(tmp_path):
     check_sandbox()
-    code = PROBE % {"solutions": str(REPO / "solutions"), "utils": str(REPO / "utils")}
+    code = PROBE % {"solutions": str(REPO / "solutions"), "utils": f"{COURSE_MOUNT}/utils"}
     run = subprocess.run(bwrap_argv(Limits(), tmp_path) + [sys.executable, "-c", code],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
@@ -85,7 +86,7 @@ def test_feedback_shows_no_hidden_block_and_no_output_made_once_tests_ran():
     later.outputs = [nbformat.v4.new_output("stream", name="stdout", text="leaked: check_close(f(7)")]
     notebook = nbformat.v4.new_notebook(cells=[answer, test, later])
     result = Result("ada", "a", 0, 1, "graded", "failed 1 of 1: t",
-                    [TestOutcome("t", 0, 1, "f(1): values differ, model.train() was expected")])
+                    [Outcome("t", 0, 1, "f(1): values differ, model.train() was expected")])
     page = render(result, notebook)
     assert "defined f" in page                      # before the tests: shown
     assert "secret" not in page and "called with 7" not in page and "leaked" not in page
