@@ -212,7 +212,17 @@ cells: the grader puts them back.
    jupyter nbconvert --to notebook --execute --output checked notebooks/01_backprop/01_backprop.ipynb
    ```
 
-3. Submit the `.ipynb` file as your instructor asks. Passing the visible checks is necessary, not
+3. Check your answers against the grader's *answer policy*: it refuses to run an answer that
+   imports beyond numpy, torch, matplotlib and a few standard modules, reaches into Python's
+   machinery (`getattr`, `eval`, `open`, dunder attributes, the notebook's history), patches the
+   checks, or calls the library function an exercise asks you to write yourself (each exercise's
+   text names it). It prints the cell and line of anything it would refuse:
+
+   ```bash
+   python -m utils.policy notebooks/01_backprop/01_backprop.ipynb
+   ```
+
+4. Submit the `.ipynb` file as your instructor asks. Passing the visible checks is necessary, not
    sufficient: the grader also tests cases you cannot see.
 
 ## Licence
