@@ -21,6 +21,19 @@ def cmd_release(args):
     return 0
 
 
+def cmd_publish(args):
+    from autograder.publish import PublishError, publish
+    try:
+        written = publish(args.destination, args.repo, args.branch)
+    except PublishError as error:
+        print(f"publish: {error}", file=sys.stderr)
+        return 2
+    size = sum((args.destination / path).stat().st_size for path in written)
+    print(f"wrote the student edition for {args.repo} ({args.branch}) to {args.destination}: "
+          f"{len(written)} files, {size / 1e6:.1f} MB")
+    return 0
+
+
 def _limits(args):
     from autograder.sandbox import Limits
     return Limits(memory_mb=args.memory_mb, cell_timeout=args.cell_timeout,
@@ -121,6 +134,13 @@ def build_parser():
     p = sub.add_parser("release", help="generate the student versions in notebooks/ from solutions/")
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
     p.set_defaults(run=cmd_release)
+
+    from utils.colab import BRANCH, COURSE_REPO
+    p = sub.add_parser("publish", help="write the student edition (no solutions, no hidden tests) to DIR")
+    p.add_argument("destination", type=Path, metavar="DIR", help="an empty folder, or an earlier edition")
+    p.add_argument("--repo", default=COURSE_REPO, help=f"the edition's public git URL (default {COURSE_REPO})")
+    p.add_argument("--branch", default=BRANCH, help=f"its branch (default {BRANCH})")
+    p.set_defaults(run=cmd_publish)
 
     p = sub.add_parser("grade", help="autograde a folder or an LMS zip (Canvas, Moodle) of submissions")
     p.add_argument("submissions", type=Path,

@@ -6,9 +6,12 @@ execute; the coordinating process scores (``autograder.grade``).
 
 The executing client is nbgrader's own ``Execute`` preprocessor (an nbclient client: errors are
 recorded in the cells, a cell that runs past its time limit gets nbgrader's
-``CellTimeoutError``), extended here with four things nbgrader lacks: the kernel starts in the
-sandbox, the whole notebook has a wall-clock limit, the total output is capped, and the
-integrity guard (``autograder.guard``) runs around every locked cell.
+``CellTimeoutError``), extended here with what nbgrader lacks: the kernel starts in the
+sandbox; the whole notebook has a wall-clock limit; the total output is capped; cells the
+answer policy refused never run; each cell's verdict is what the client saw on the wire (its
+iopub ``error`` message, whether it finished), never what the kernel reports about itself;
+locked cells keep no input history; and the integrity guard (``autograder.guard``, a second
+line behind the policy) runs around every locked cell.
 """
 import ast
 import inspect
@@ -64,8 +67,9 @@ class GradingClient(Execute):
     """nbgrader's executor that records what it saw on the wire; ``stop(reason)`` kills the kernel.
 
     Judging uses only what this client observed: the iopub ``error`` message of each cell (seen
-    before any output hook or ``clear_output`` could hide it) and whether the cell finished. The
-    kernel's execute reply, its outputs and its own reports are never taken as results.
+    before any output hook or ``clear_output`` could hide it) and whether the cell finished. A
+    reply with status "error" fails a cell as well (saying so can only cost the student), but
+    an "ok" reply, the outputs and the kernel's own reports never make a cell pass.
     """
 
     output_budget = 4 << 20
@@ -78,6 +82,14 @@ class GradingClient(Execute):
         if msg.get("msg_type") == "error":
             self.wire.setdefault(cell_index, {}).setdefault("error", msg.get("content", {}))
         return super().process_message(msg, cell, cell_index)
+
+    def _check_raise_for_error(self, cell, cell_index, exec_reply):
+        """An execute reply that says "error" fails the cell too: a kernel can only lose points by it."""
+        content = (exec_reply or {}).get("content", {})
+        if content.get("status") == "error":
+            self.wire.setdefault(cell_index, {}).setdefault("error", {"ename": content.get("ename", "Error"),
+                                                                      "evalue": "", "traceback": []})
+        return super()._check_raise_for_error(cell, cell_index, exec_reply)
 
     def clear_output(self, outs, msg, cell_index):
         if cell_index not in self.graded:  # a graded cell keeps everything it showed
@@ -152,15 +164,16 @@ def from_checks(traceback, locked_counts):
     return bool(frames)
 
 
-def judged(wire, locked_counts):
-    """The plain-data verdict of one cell: its error's name and, if it is a check's, its message."""
+def judged(wire, locked_counts, locked):
+    """The plain-data verdict of one cell: its error's name and, if a check's or a locked
+    non-test cell's (a broken set-up), its message."""
     error = wire.get("error")
     if not error:
         return {"completed": wire.get("completed", False), "error": None}
     checks = from_checks(error.get("traceback"), locked_counts)
     return {"completed": wire.get("completed", False),
             "error": {"ename": str(error.get("ename", ""))[:100], "from_checks": checks,
-                      "message": str(error.get("evalue", ""))[:4000] if checks else ""}}
+                      "message": str(error.get("evalue", ""))[:4000 if checks else 300] if checks or locked else ""}}
 
 
 def _not_run(cell, why, ename=NOT_RUN):
@@ -200,20 +213,19 @@ def execute(notebook, limits=Limits(), files=None, sandbox=True, skip=None):
         client.reset_wire(i for i, c in enumerate(notebook.cells) if _nbgrader(c).get("grade"))
         client.resources = resources
         client.output_budget = int(limits.output_mb * (1 << 20))
-        with open(workdir / "kernel.log", "wb") as log:  # size-capped by RLIMIT_FSIZE in the sandbox
-            return _run(client, notebook, limits, sockets if sandbox else None, log, skip or {})
+        return _run(client, notebook, limits, sockets if sandbox else None, skip or {})
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 def death(exit_status, last_error):
     """Why the kernel stopped, in the grader's words: never the kernel's own last words."""
-    if last_error == "MemoryError" or exit_status == -9:
+    if last_error == "MemoryError" or exit_status in (-9, 128 + 9):
         return "the kernel died: out of memory (or killed at a limit)"
     return f"the kernel died (exit status {exit_status})" if exit_status is not None else "the kernel died"
 
 
-def _run(client, notebook, limits, sockets, log, skip):
+def _run(client, notebook, limits, sockets, skip):
     started = time.perf_counter()
     repairs, tampered = {}, []
     name = "_dlf_guard_" + secrets.token_hex(8)
@@ -224,7 +236,8 @@ def _run(client, notebook, limits, sockets, log, skip):
     if sockets is None:  # unsandboxed: this checkout's utils first, whatever an editable install says
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     try:
-        with client.setup_kernel(cleanup_kc=True, env=env, stdout=subprocess.DEVNULL, stderr=log):
+        # the kernel's own stdout and stderr are never read: a dying kernel's last words are its author's
+        with client.setup_kernel(cleanup_kc=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
             process = getattr(client.km.provisioner, "process", None)
             if sockets is not None:
                 os.chmod(sockets, 0o755)
@@ -276,7 +289,9 @@ def _run(client, notebook, limits, sockets, log, skip):
         for cell in notebook.cells[index:]:
             if cell.cell_type == "code":
                 _not_run(cell, client.stopped)
-    cells = {i: judged(wire, client.locked_counts) for i, wire in client.wire.items()}
+    cells = {i: judged(wire, client.locked_counts, bool(_nbgrader(notebook.cells[i]).get("locked")
+                                                        and not _nbgrader(notebook.cells[i]).get("grade")))
+             for i, wire in client.wire.items()}
     return {"stopped": client.stopped, "repairs": repairs, "tampered_tests": tampered, "cells": cells,
             "seconds": time.perf_counter() - started}
 

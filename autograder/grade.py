@@ -1,19 +1,21 @@
-"""The coordinator: ingest, sanitize, dispatch to workers, score into nbgrader's gradebook.
+"""The coordinator: ingest, sanitize, check the answer policy, dispatch to workers, score.
 
 One ``Result`` per (student, assignment), each with a status:
 
 * ``graded``: nbgrader scored it;
-* ``flagged``: scored, but the integrity guard found and undid tampering (the reason says
-  what; a test during which tampering happened earns nothing);
+* ``flagged``: scored, but the answer policy refused a cell (its exercise scores 0), a locked
+  cell had been deleted or changed and was restored, or the integrity guard found and undid
+  tampering (a test during which tampering happened earns nothing); the reason says where;
 * ``error``: the kernel died or hit a limit; tests that ran before keep their points, the rest
-  earn nothing (the reason says which limit);
-* ``rejected``: the file could not be read as one of the course's notebooks.
+  earn nothing (the reason says which limit, in the grader's words);
+* ``rejected``: the file could not be read as one of the course's notebooks, or its locked
+  cells were duplicated or reordered.
 
 Only this process writes the gradebook. It uses nbgrader's own preprocessors: before execution
 ``ClearOutput``, ``DeduplicateIds``, ``OverwriteKernelspec``, ``OverwriteCells`` (locked and
 test cells restored from the source by checksum) and ``CheckCellMetadata``; after it
-``SaveAutoGrades``. Workers (``autograder.execute``) only execute. A test cell the student
-deleted is not added back: it scores zero and the reason says so.
+``SaveAutoGrades``, on a copy whose test cells hold only the grader's verdict. Workers
+(``autograder.execute``) only execute.
 """
 import copy
 import re
@@ -84,12 +86,13 @@ class Grader:
     """Grades submissions inside one nbgrader course at ``workdir`` (created or reopened)."""
 
     def __init__(self, workdir, assignment_ids=None, limits=Limits(), sandbox=True, executor=None,
-                 feedback_dir=None, journal_dir=None):
+                 feedback_dir=None, journal_dir=None, answer_policy=True):
         from nbgrader.api import Gradebook
 
         if sandbox:
             check_sandbox()
         self.limits, self.sandbox, self.executor = limits, sandbox, executor
+        self.answer_policy = answer_policy  # False only to test the walls behind it (sandbox, guard)
         self.course = Course(workdir, assignment_ids)
         released = self.course.prepare()
         self.feedback_dir = Path(feedback_dir) if feedback_dir else None
@@ -124,14 +127,14 @@ class Grader:
                           name=submission.name)
         if submission.note:
             notes.insert(0, submission.note)
-        notes += [f"restored the deleted locked cell {m} from the course's copy" for m in missing]
+        notes += [f"restored the locked cell {m} from the course's copy" for m in missing]
         extra = [p for p in info.files.iterdir() if p.suffix != ".ipynb"] if info.files.is_dir() else []
         job = {"key": f"{submission.student}/{assignment}", "notebook": nbformat.writes(notebook),
                "limits": self.limits.to_dict(), "sandbox": self.sandbox,
                "files": str(info.files) if extra else None,
                "skip": {index: str(violations[0]) for index, violations in refused.items()}}
         context = {"student": submission.student, "assignment": assignment, "name": submission.name,
-                   "notes": notes, "refused": refused}
+                   "notes": notes, "refused": refused, "restored": missing}
         return job, context
 
     def _sanitize(self, notebook, assignment, student):
@@ -155,7 +158,8 @@ class Grader:
             if "nbgrader" in cell.metadata and "grade_id" not in cell.metadata["nbgrader"]:
                 del cell.metadata["nbgrader"]
         notebook, resources = CheckCellMetadata(config=self.course.config).preprocess(notebook, resources)
-        return notebook, restored, check_notebook(notebook, Policy.from_notebook(source), source=source)
+        refused = check_notebook(notebook, Policy.from_notebook(source), source=source) if self.answer_policy else {}
+        return notebook, restored, refused
 
     def _source(self, assignment):
         """The source notebook of an assignment (the trusted copy: locked cells, policy)."""
@@ -212,10 +216,11 @@ class Grader:
         failed = [t.grade_id for t in tests if t.score < t.max_score]
         reasons = [f"failed {len(failed)} of {len(tests)}: {', '.join(failed)}" if failed else "all tests passed"]
         status = "graded"
-        if outcome["stopped"]:
+        broken = setup_failure(notebook, cells)
+        if outcome["stopped"] or broken:
             status = "error"
-            reasons.insert(0, outcome["stopped"])
-        elif refused or outcome["repairs"]:
+            reasons.insert(0, outcome["stopped"] or broken)
+        elif refused or outcome["repairs"] or context["restored"]:
             status = "flagged"
         if outcome["repairs"]:
             changed = sorted({name for names in outcome["repairs"].values() for name in names})
@@ -300,7 +305,8 @@ def require_locked_cells(notebook, source):
     A locked cell's content is restored by nbgrader from the source; a deleted one is inserted
     again after the locked cell before it. Two copies of a locked cell, or locked cells in
     another order, cannot be repaired without guessing: the submission is rejected. Returns
-    the grade ids that were put back.
+    the grade ids that were deleted or changed (test cells are released without their hidden
+    part, so only their deletion counts).
     """
     def grade_id(cell):
         return cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -317,10 +323,17 @@ def require_locked_cells(notebook, source):
                        "notebook and copy your answers into it")
     restored, position = [], 0
     originals = {grade_id(c): c for c in source.cells}
-    for name in order:
+    for name in [grade_id(c) for c in source.cells if grade_id(c)]:  # answers too: they fix the places
         found = next((i for i, c in enumerate(notebook.cells) if grade_id(c) == name), None)
+        original = originals[name]
+        if name not in wanted:
+            position = position if found is None else found + 1
+            continue
+        if found is not None and not original.metadata["nbgrader"].get("grade") \
+                and notebook.cells[found].source != original.source:
+            restored.append(name)  # changed: nbgrader's OverwriteCells puts the source's content back
         if found is None:
-            cell = copy.deepcopy(originals[name])
+            cell = copy.deepcopy(original)
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
             notebook.cells.insert(position, cell)
@@ -328,6 +341,23 @@ def require_locked_cells(notebook, source):
             found = position
         position = found + 1
     return restored
+
+
+def setup_failure(notebook, cells):
+    """Why a locked set-up cell (not a test) raised, or None: a broken environment, not a grade.
+
+    The exception's message is quoted only when no student-written cell ran before it (then the
+    kernel, not the student, wrote it: "No module named 'utils'").
+    """
+    first_student = next((i for i, c in enumerate(notebook.cells) if c.cell_type == "code"
+                          and not c.metadata.get("nbgrader", {}).get("locked")), len(notebook.cells))
+    for index, cell in enumerate(notebook.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        error = cells.get(index, {}).get("error")
+        if cell.cell_type == "code" and meta.get("locked") and not meta.get("grade") and error:
+            quoted = f": {error['message']}" if index < first_student and error.get("message") else ""
+            return f"the locked cell {meta['grade_id']} raised {error['ename']}{quoted}"
+    return None
 
 
 def _verdict(cell, seen, tampered, refused):

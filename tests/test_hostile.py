@@ -1,12 +1,21 @@
-"""Hostile submissions: one grading run of a class full of attacks on 01_backprop.
+"""Hostile submissions: a class full of attacks on 01_backprop, graded in one module fixture.
 
 Every attack is built on the *untouched* student version (or on the solution where the point is
-that honest work survives), so any point it earns beyond the stated figure is unearned. All the
-submissions are graded together in ONE run (two sandboxed workers, low limits) by a
-module-scoped fixture; each test then checks one row: the status says why, the score is what
-was honestly earned. Module-level checks: the run completed, the honest students got exactly
-their points, and the gradebook's tests and ``solutions/`` are unchanged.
+that honest work survives), so any point it earns beyond the stated figure is unearned. Two
+groups share one course and two sandboxed workers:
+
+* ``CASES`` go through the whole grader, answer policy included: one case per attack class
+  (reaching the guard, IPython's shell, ``sys``, frames, the history, the locked cells...);
+* ``WALL_CASES`` are graded with the answer policy switched off, to show that the walls behind
+  it hold on their own: the sandbox (files, network, limits), judging from the wire, and the
+  in-kernel guard as a second line.
+
+Each test checks one row: the status says why, the score is what was honestly earned.
+Module-level checks: the run completed, the honest students got exactly their points, no page
+or grades.csv row holds hidden-test code or what student code printed during the tests, and the
+gradebook's tests and ``solutions/`` are unchanged.
 """
+import copy as copy_module
 import hashlib
 import html
 import re
@@ -87,8 +96,58 @@ def circuit(x, y, z):
     return {k: Liar() for k in ("q", "f", "df_dq", "df_dx", "df_dy", "df_dz")}
 '''
 
-# student -> (notebook, or bytes for a raw file, or a callable writing the file), expected statuses,
-# expected score, a word the reason must contain (lower case), file name
+CIRCUIT_BY_AUTOGRAD = """import torch
+def circuit(x, y, z):
+    x, y, z = (torch.tensor(float(v), requires_grad=True) for v in (x, y, z))
+    q = x + y
+    q.retain_grad()
+    f = q * z
+    f.backward()
+    return dict(q=q.item(), f=f.item(), df_dq=q.grad.item(), df_dx=x.grad.item(), df_dy=y.grad.item(),
+                df_dz=z.grad.item())
+"""
+FRAME_WALKER = """def circuit(x, y, z):
+    def probe():
+        yield
+    walker = probe()
+    frame = walker.gi_frame
+    return dict(q=0.0, f=0.0, df_dq=0.0, df_dx=0.0, df_dy=0.0, df_dz=0.0)
+"""
+LEAKER = ("def circuit(x, y, z):\n    print('LEAK' + 'MARK printed', x, y, z)\n"
+          "    raise ValueError('LEAK' + f'MARK raised {x} {y} {z}')\n")
+HONEST_EXTRAS = ("from math import exp\nimport numpy as np\nimport copy, functools, itertools\n"
+                 "x, y, z = -2.0, 5.0, -4.0\ncheck_close = check_close\n"
+                 "def helper(values):\n    print('my helper', values)\n    return sum(values)\n"
+                 "fig, ax = plt.subplots()\nax.plot([1, 2, 3], [helper([1]), 2, 3])\nax.set_xlabel('step')\n"
+                 "plt.close(fig)")
+
+
+def without_imports_cell(notebook, *sources):
+    copy = cells_after_imports(notebook, *sources)
+    copy.cells = [c for c in copy.cells if not c.metadata.get("nbgrader", {}).get("grade_id", "").endswith("-imports")]
+    return copy
+
+
+def edited_imports_cell(notebook, extra, duplicate=False):
+    copy = nbformat.reads(nbformat.writes(notebook), as_version=4)
+    index = next(i for i, c in enumerate(copy.cells)
+                 if c.metadata.get("nbgrader", {}).get("grade_id", "").endswith("-imports"))
+    cell = copy.cells[index]
+    if duplicate:
+        forged = nbformat.from_dict(copy_module.deepcopy(dict(cell)))
+        forged.id = "forged-imports"
+        forged.source = cell.source + "\n" + extra
+        copy.cells.insert(index, forged)
+    else:
+        cell.metadata["nbgrader"]["locked"] = False
+        cell.source += "\n" + extra
+    return copy
+
+
+NO_OP_CHECKS = "check_close = check_true = check_shape = check_raises = lambda *args, **kwargs: None"
+
+# student -> (notebook, or bytes for a raw file, or a str naming a special file), expected statuses,
+# expected score, a word the reason must contain (lower case). Graded WITH the answer policy.
 CASES = {
     # ---- files that are not (this course's) notebooks: rejected unread ----
     "invalid_json": (b'{"cells": [', {"rejected"}, 0, "json"),
@@ -103,11 +162,57 @@ CASES = {
     "renamed": (answered(STUDENT, SOLUTION, [FIRST]), {"graded"}, POINTS[FIRST], "submitted as"),
     "duplicate_ids": ("duplicate-ids", {"graded"}, TOTAL, "duplicate cell ids"),
     "wrong_kernel": ("wrong-kernel", {"graded"}, TOTAL, "kernel"),
-    # ---- the test cells themselves ----
-    "deleted_tests": (drop_tests(answered(STUDENT, SOLUTION)), {"graded"}, 0, "deleted"),
+    # ---- the locked cells: restored, or rejected when they cannot be ----
+    "deleted_tests": (drop_tests(answered(STUDENT, SOLUTION)), {"flagged"}, TOTAL, "restored the locked cell"),
     "edited_tests": (edit_tests(STUDENT, source="pass"), {"graded"}, 0, "failed 7 of 7"),
     "more_points": (edit_tests(answered(STUDENT, SOLUTION, [FIRST]), points=500), {"graded"}, POINTS[FIRST], ""),
     "fake_test_cell": ("fake-test", {"graded"}, 0, ""),
+    "deleted_imports": (without_imports_cell(with_answer(STUDENT, FIRST, WRONG_CIRCUIT), NO_OP_CHECKS),
+                        {"flagged"}, 0, "restored the locked cell backprop-imports"),
+    "unlocked_imports": (edited_imports_cell(with_answer(STUDENT, FIRST, WRONG_CIRCUIT), NO_OP_CHECKS),
+                         {"flagged"}, 0, "restored the locked cell backprop-imports"),
+    "duplicated_imports": (edited_imports_cell(with_answer(STUDENT, FIRST, WRONG_CIRCUIT), NO_OP_CHECKS, True),
+                           {"rejected"}, 0, "appears 2 times"),
+    # ---- reaching the guard, the shell or the interpreter: the policy refuses to run it ----
+    "guard_in_builtins": (cells_after_imports(STUDENT, "import builtins\nfor key in dir(builtins):\n    pass"),
+                          {"flagged"}, 0, "importing `builtins`"),
+    "guard_closure": (cells_after_imports(STUDENT, "cells = print.__self__"), {"flagged"}, 0, "`__self__`"),
+    "user_expressions": (cells_after_imports(STUDENT, "shell = get_ipython()\nshell.user_expressions = dict"),
+                         {"flagged"}, 0, "get_ipython"),
+    "event_callbacks": (cells_after_imports(STUDENT, "get_ipython().events.register('post_run_cell', print)"),
+                        {"flagged"}, 0, "get_ipython"),
+    "audit_hook": (cells_after_imports(STUDENT, "import sys\nsys.addaudithook(print)"), {"flagged"}, 0,
+                   "importing `sys`"),
+    "displayhook": (cells_after_imports(STUDENT, "import sys\nsys.displayhook = print"), {"flagged"}, 0, "`sys`"),
+    "magic": (cells_after_imports(STUDENT, "%load_ext autoreload\n!ls /"), {"flagged"}, 0, "magics"),
+    "shadow_checks_global": (with_answer(STUDENT, FIRST, "import utils.checks\nutils.checks.np = None\n" + WRONG_CIRCUIT),
+                             {"flagged"}, 0, "imported from `utils`"),
+    "patch_numpy": (with_answer(STUDENT, FIRST, "np.allclose = lambda *a, **k: True\n" + WRONG_CIRCUIT),
+                    {"flagged"}, 0, "imported from `numpy`"),
+    "getattr_patch": (with_answer(STUDENT, FIRST, "patch = getattr(np, 'allclose')\n" + WRONG_CIRCUIT),
+                      {"flagged"}, 0, "`getattr`"),
+    "global_rebind": (with_answer(STUDENT, FIRST, "def circuit(x, y, z):\n    global check_close\n"
+                                                  "    check_close = print\n    return {}\n"), {"flagged"}, 0, "global"),
+    "read_history": (with_answer(STUDENT, FIRST, "def circuit(x, y, z):\n    test = In[-1]\n    return {}\n"),
+                     {"flagged"}, 0, "`in`"),
+    "read_linecache": (with_answer(STUDENT, FIRST, "import linecache\n" + WRONG_CIRCUIT), {"flagged"}, 0, "linecache"),
+    "frame_walk": (with_answer(STUDENT, FIRST, FRAME_WALKER), {"flagged"}, 0, "gi_frame"),
+    "format_reflection": (with_answer(STUDENT, FIRST, "leak = '{0.__globals__}'.format(print)\n" + WRONG_CIRCUIT),
+                          {"flagged"}, 0, "format field"),
+    "frame_reading_value": (with_answer(STUDENT, FIRST, LIAR), {"flagged"}, 0, "importing `sys`"),
+    "library_does_the_work": (answered(with_answer(STUDENT, FIRST, CIRCUIT_BY_AUTOGRAD), SOLUTION,
+                                       [t for t in POINTS if t != FIRST]),
+                              {"flagged"}, TOTAL - POINTS[FIRST], "would do this exercise's work"),
+    # ---- rigged values: pass the policy, fail the checks ----
+    "rigged_eq": (with_answer(STUDENT, FIRST, "class Yes:\n    __eq__ = lambda self, other: True\n"
+                                                "    __float__ = lambda self: 3.0\n"
+                                                "def circuit(x, y, z):\n    return {k: Yes() for k in "
+                                                "('q', 'f', 'df_dq', 'df_dx', 'df_dy', 'df_dz')}"), {"graded"}, 0, ""),
+    # ---- printing or raising what the tests gave: never shown ----
+    "leak_inputs": (with_answer(STUDENT, FIRST, LEAKER), {"graded"}, 0, ""),
+}
+# Graded with the answer policy OFF: the sandbox, wire judging and the guard hold without it.
+WALL_CASES = {
     # ---- resources ----
     "output_200mb": (cells_after_imports(STUDENT, "for _ in range(200):\n    print('x' * 1_000_000)"),
                      {"graded", "error"}, 0, ""),  # the output limit or the memory limit stops it
@@ -121,7 +226,7 @@ CASES = {
     "disk_filler": (cells_after_imports(STUDENT, "i = 0\nwhile True:\n    open(f'junk{i}', 'wb').write(b'x' * (1 << 20))"
                                                  "\n    i += 1"), {"graded"}, 0, ""),
     "big_file": (cells_after_imports(STUDENT, "open('/tmp/big', 'wb').write(b'x' * (100 << 20))"), {"graded"}, 0, ""),
-    # ---- leaving early ----
+    # ---- leaving early: the grader's words, never the kernel's ----
     "sys_exit": (cells_after_imports(STUDENT, "import sys\nsys.exit(0)"), {"graded", "error"}, 0, ""),
     "os_exit": (cells_after_imports(answered(STUDENT, SOLUTION), "import os\nos._exit(0)"), {"error"}, 0, "kernel died"),
     "kill_self": (cells_after_imports(STUDENT, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
@@ -130,24 +235,21 @@ CASES = {
                      {"graded", "error"}, 0, ""),
     "exit_after_work": (cells_after_imports(answered(STUDENT, SOLUTION), "import os\nos._exit(0)", at_end=True),
                         {"error"}, TOTAL, "kernel died"),
-    # ---- rigged values ----
-    "rigged_eq": (with_answer(STUDENT, FIRST, "class Yes:\n    __eq__ = lambda self, other: True\n"
-                                                "    __float__ = lambda self: 3.0\n"
-                                                "def circuit(x, y, z):\n    return {k: Yes() for k in "
-                                                "('q', 'f', 'df_dq', 'df_dx', 'df_dy', 'df_dz')}"), {"graded"}, 0, ""),
-    "ndarray_subclass": (with_answer(STUDENT, FIRST, "import numpy as np\nclass Liar(np.ndarray):\n"
-                                                      "    __eq__ = lambda self, other: np.ones_like(self, dtype=bool)\n"
-                                                      "    def __array_ufunc__(self, *args, **kwargs):\n"
-                                                      "        return True\n"
-                                                      "def circuit(x, y, z):\n"
-                                                      "    return {k: np.zeros(()).view(Liar) for k in "
-                                                      "('q', 'f', 'df_dq', 'df_dx', 'df_dy', 'df_dz')}"),
-                         {"graded"}, 0, ""),
-    "frame_reading_value": (with_answer(STUDENT, FIRST, LIAR), {"graded"}, 0, ""),
-    # ---- monkeypatching the checks ----
-    "patch_numpy": (with_answer(STUDENT, FIRST, "np.allclose = lambda *a, **k: True\nnp.isfinite = lambda a: "
-                                                  "np.ones(np.shape(a), bool)\n" + WRONG_CIRCUIT),
-                    {"flagged"}, 0, "numpy.allclose"),
+    "last_words": (cells_after_imports(answered(STUDENT, SOLUTION),
+                                       "import os, sys\nsys.stderr.write('grader bug, regrade by hand\\n')\n"
+                                       "sys.stderr.flush()\nos._exit(3)", at_end=True),
+                   {"error"}, TOTAL, "exit status 3"),
+    # ---- judging from the wire: what the kernel shows is not a result ----
+    "clear_errors": (cells_after_imports(STUDENT, "from IPython.display import clear_output\n"
+                                                  "get_ipython().events.register('post_run_cell', "
+                                                  "lambda result: clear_output())"), {"graded", "flagged"}, 0, ""),
+    "flip_result": (cells_after_imports(STUDENT, "def flip(result):\n    result.error_in_exec = None\n"
+                                                 "get_ipython().events.register('post_run_cell', flip)"),
+                    {"graded", "flagged"}, 0, ""),
+    # ---- monkeypatching the checks: the guard (second line) undoes it ----
+    "patch_numpy_unchecked": (with_answer(STUDENT, FIRST, "np.allclose = lambda *a, **k: True\nnp.isfinite = lambda a: "
+                                                            "np.ones(np.shape(a), bool)\n" + WRONG_CIRCUIT),
+                              {"flagged"}, 0, "numpy.allclose"),
     "patch_check_close_code": (with_answer(STUDENT, FIRST, "import utils.checks\nutils.checks.check_close.__code__ = "
                                                              "(lambda *a, **k: True).__code__\n" + WRONG_CIRCUIT),
                                {"flagged"}, 0, "__code__"),
@@ -167,6 +269,15 @@ CASES = {
                                                     "        numpy.allclose = lambda *a, **k: True\n"
                                                     "threading.Thread(target=spin, daemon=True).start()"),
                        {"flagged", "error"}, 0, ""),
+    "ndarray_subclass": (with_answer(STUDENT, FIRST, "import numpy as np\nclass Liar(np.ndarray):\n"
+                                                      "    __eq__ = lambda self, other: np.ones_like(self, dtype=bool)\n"
+                                                      "    def __array_ufunc__(self, *args, **kwargs):\n"
+                                                      "        return True\n"
+                                                      "def circuit(x, y, z):\n"
+                                                      "    return {k: np.zeros(()).view(Liar) for k in "
+                                                      "('q', 'f', 'df_dq', 'df_dx', 'df_dy', 'df_dz')}"),
+                         {"graded"}, 0, ""),
+    "frame_reading_value_unchecked": (with_answer(STUDENT, FIRST, LIAR), {"graded"}, 0, ""),
     # ---- rewriting or silencing the later test cells ----
     "rewrite_tests": (cells_after_imports(STUDENT, "get_ipython().input_transformers_post.append("
                                                    "lambda lines: ['pass\\n'])"), {"flagged"}, 0, "transformers"),
@@ -195,7 +306,9 @@ CASES = {
 }
 HONEST = {"honest_full": (answered(STUDENT, SOLUTION), TOTAL),
           "honest_partial": (answered(STUDENT, SOLUTION, sorted(POINTS)[::2]),
-                             sum(POINTS[t] for t in sorted(POINTS)[::2]))}
+                             sum(POINTS[t] for t in sorted(POINTS)[::2])),
+          "honest_styles": (cells_after_imports(answered(STUDENT, SOLUTION), HONEST_EXTRAS,
+                                                "print('free cell at the end', helper([x, y, z]))", at_end=True), TOTAL)}
 
 
 def _special(kind, path, course):
@@ -246,12 +359,8 @@ def _gradebook_tests(course):
     return digest.hexdigest()
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    root = tmp_path_factory.mktemp("hostile")
-    course = root / "course"
-    folder = root / "in"
-    for student, (payload, *_rest) in {**CASES, **{k: (v[0],) for k, v in HONEST.items()}}.items():
+def _write_class(folder, cases, course):
+    for student, (payload, *_rest) in cases.items():
         name = {"renamed": "Copy of 01_backprop (1).ipynb", "other_course": "lab_report.ipynb"}.get(student, f"{A}.ipynb")
         path = folder / student / name
         path.parent.mkdir(parents=True)
@@ -261,13 +370,22 @@ def graded(tmp_path_factory):
             _special(payload, path, course)
         else:
             path.write_text(_dump(payload))
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    course = root / "course"
+    _write_class(root / "in", {**CASES, **{k: (v[0],) for k, v in HONEST.items()}}, course)
+    _write_class(root / "walls", WALL_CASES, course)
     before = solutions_digest([A])
     executor = LocalExecutor(2)
     try:
-        grader = Grader(course, [A], limits=LIMITS, executor=executor, feedback_dir=root / "feedback",
-                        journal_dir=root / "journal")
+        options = dict(limits=LIMITS, executor=executor, feedback_dir=root / "feedback")
+        grader = Grader(course, [A], **options)
         tests_before = _gradebook_tests(course)
-        results = grader.grade_many(find_submissions(folder))
+        results = grader.grade_many(find_submissions(root / "in"))
+        results += Grader(course, [A], answer_policy=False, **options).grade_many(find_submissions(root / "walls"))
     finally:
         executor.close()
     return {"results": {r.student: r for r in results}, "root": root, "course": course,
@@ -277,7 +395,7 @@ def graded(tmp_path_factory):
 @pytest.mark.notebook
 def test_the_run_completes_and_honest_students_get_exactly_their_points(graded):
     results = graded["results"]
-    assert set(results) == set(CASES) | set(HONEST)
+    assert set(results) == set(CASES) | set(WALL_CASES) | set(HONEST)
     for student, (_, points) in HONEST.items():
         assert (results[student].status, results[student].score) == ("graded", points), results[student]
 
@@ -289,21 +407,26 @@ def test_gradebook_tests_and_solutions_are_unchanged(graded):
 
 
 @pytest.mark.notebook
-def test_no_feedback_page_shows_hidden_test_code(graded):
+def test_no_page_or_reason_shows_hidden_test_code_or_what_ran_during_the_tests(graded):
+    visible = {line.strip() for cell in STUDENT.cells for line in cell.source.splitlines()}
     hidden = {line.strip() for cell in SOLUTION.cells for block in HIDDEN.findall(cell.source)
-              for line in block.splitlines() if len(line.strip()) >= 12}
+              for line in block.splitlines() if len(line.strip()) >= 12} - visible
     pages = list((graded["root"] / "feedback").rglob("*.html"))
-    assert len(pages) == len(CASES) + len(HONEST)
+    assert len(pages) == len(CASES) + len(WALL_CASES) + len(HONEST)
     for page in pages:
         text = html.unescape(page.read_text())
         leaked = [line for line in hidden if line in text]
         assert not leaked, (page, leaked[:3])
+        assert "LEAKMARK printed" not in text and "LEAKMARK raised" not in text, page
+    for result in graded["results"].values():
+        assert "regrade by hand" not in result.reason and "LEAKMARK" not in result.reason, result
+        assert not any(line in result.reason for line in hidden), result
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("student", sorted(CASES))
+@pytest.mark.parametrize("student", sorted(CASES) + sorted(WALL_CASES))
 def test_hostile_submission(graded, student):
-    _, statuses, score, word, *_ = CASES[student]
+    _, statuses, score, word, *_ = CASES.get(student) or WALL_CASES[student]
     result = graded["results"][student]
     assert result.status in statuses, result
     assert result.score == score, result

@@ -1,4 +1,5 @@
-"""utils.conv: the photo loads offline, receptive fields are measured right, the explorer says what fits."""
+"""utils.conv: the photo loads offline; the explorer draws what the given output-size function says,
+and never judges a size itself."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -6,10 +7,21 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import torch  # noqa: E402
 
-from utils.conv import (conv_explorer, draw_conv_arithmetic, kernel_positions, load_photo,  # noqa: E402
-                        measure_receptive_field, stack_model)
+from utils.conv import MISS_COLOUR, conv_explorer, draw_conv_arithmetic, load_photo  # noqa: E402
+
+
+def output_size(n, f, stride=1, padding=0, dilation=1):
+    """A right answer to notebook 3's exercise 1, written here so that the test needs no oracle."""
+    room = n + 2 * padding - (dilation * (f - 1) + 1)
+    if room < 0 or room % stride:
+        raise ValueError("doesn't fit")
+    return room // stride + 1
+
+
+def floor_size(n, f, stride=1, padding=0, dilation=1):
+    """A wrong answer: PyTorch's silent rounding down."""
+    return (n + 2 * padding - (dilation * (f - 1) + 1)) // stride + 1
 
 
 @pytest.fixture(autouse=True)
@@ -26,61 +38,41 @@ def test_photo_is_greyscale_in_unit_range_and_subsampled():
     assert np.array_equal(load_photo(step=1)[::2, ::2], photo)
 
 
-@pytest.mark.parametrize("n, f, stride, padding, dilation, starts, leftover", [
-    (7, 3, 1, 0, 1, [0, 1, 2, 3, 4], 0),   # the lecture's 7x7 input: 5 positions
-    (7, 3, 2, 0, 1, [0, 2, 4], 0),         # stride 2: 3 positions
-    (7, 3, 3, 0, 1, [0, 3], 1),            # stride 3: doesn't fit, the last input is never reached
-    (7, 3, 1, 1, 1, list(range(7)), 0),    # pad 1 keeps the size
-    (7, 3, 1, 0, 2, [0, 1, 2], 0),         # dilation 2: the filter spans 5
-    (2, 3, 1, 0, 1, [], 2),                # filter larger than the input
+def red_cells(ax):
+    """How many input cells the drawing marks as never reached."""
+    return sum(1 for patch in ax.patches if matplotlib.colors.to_hex(patch.get_facecolor()) == MISS_COLOUR)
+
+
+@pytest.mark.parametrize("n, f, stride, padding, dilation, said, output, unreached", [
+    (7, 3, 1, 0, 1, "= 5", "output 5×5", 0),
+    (7, 3, 3, 0, 1, "raised ValueError: doesn't fit\n(drawn: the windows PyTorch would keep)", "output 2×2", 13),
+    (7, 3, 2, 1, 2, "= 3", "output 3×3", 0),
+    (3, 5, 1, 0, 1, "raised ValueError: doesn't fit", "no output", 9),
 ])
-def test_kernel_positions(n, f, stride, padding, dilation, starts, leftover):
-    assert kernel_positions(n, f, stride, padding, dilation) == (starts, leftover)
-
-
-@pytest.mark.parametrize("layers, expected", [
-    ([(3, 1, 1)], 3),
-    ([(3, 1, 1)] * 3, 7),                            # 1 + L(K - 1)
-    ([(3, 1, 1), (2, 2, 1), (3, 1, 1)], 8),          # the pool doubles the step of the last conv
-    ([(3, 1, 2)], 5),                                # dilation 2 spreads 3 taps over 5 pixels
-    ([(3, 1, 1), (3, 1, 2), (3, 1, 4)], 15),
-])
-def test_measured_receptive_field(layers, expected):
-    assert measure_receptive_field(stack_model(layers), 41) == (expected, expected)
-
-
-def test_measurement_works_on_an_ordinary_model_and_refuses_a_too_small_input():
-    model = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.AvgPool2d(2), torch.nn.Conv2d(4, 1, 3)).double()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.abs_()                                 # positive weights: no gradient can cancel
-    assert measure_receptive_field(model, 30, channels=2) == (8, 8)
-    with pytest.raises(ValueError, match="too small"):
-        measure_receptive_field(stack_model([(3, 1, 1)] * 3), 7)
-
-
-def test_stack_model_has_one_all_ones_conv_per_layer():
-    model = stack_model([(3, 2, 1), (5, 1, 2)])
-    convs = list(model)
-    assert [(c.kernel_size, c.stride, c.dilation) for c in convs] == [((3, 3), (2, 2), (1, 1)), ((5, 5), (1, 1), (2, 2))]
-    assert all(torch.all(c.weight == 1) and c.bias is None for c in convs)
-
-
-@pytest.mark.parametrize("n, f, stride, padding, dilation, verdict, output", [
-    (7, 3, 1, 0, 1, "fits", "output 5×5"),
-    (7, 3, 3, 0, 1, "doesn't fit", "output 2×2"),
-    (7, 3, 2, 1, 2, "fits", "output 3×3"),
-    (3, 5, 1, 0, 1, "larger than the padded input", "no output"),
-])
-def test_drawing_states_the_formula_and_whether_the_filter_fits(n, f, stride, padding, dilation, verdict, output):
-    ax = draw_conv_arithmetic(n, f, stride, padding, dilation)
-    title = ax.get_title()
-    assert verdict in title and f"({n} + 2·{padding}" in title
+def test_drawing_shows_what_the_function_said(n, f, stride, padding, dilation, said, output, unreached):
+    ax = draw_conv_arithmetic(output_size, n, f, stride, padding, dilation)
+    assert ax.get_title().startswith(
+        f"conv_output_size({n}, {f}, stride={stride}, padding={padding}, dilation={dilation}) {said}")
     assert output in [t.get_text() for t in ax.texts]
+    assert red_cells(ax) == unreached      # the last row and column: 7 + 7 - 1 cells
+
+
+def test_a_wrong_size_shows_as_unreached_inputs_or_a_window_off_the_input():
+    rounded_down = draw_conv_arithmetic(floor_size, 7, 3, 3)
+    assert rounded_down.get_title().endswith("= 2") and red_cells(rounded_down) == 13
+    too_many = draw_conv_arithmetic(lambda *settings: 6, 7, 3, 1)
+    assert red_cells(too_many) == 0
+    assert too_many.get_xlim()[1] > 7 + 2 + 6, "the sixth window runs past the input, and is drawn there"
 
 
 def test_explorer_outside_a_kernel_draws_the_lecture_example_once(capsys):
-    conv_explorer()
+    conv_explorer(output_size)
     assert "N, F, S, P, dilation" in capsys.readouterr().out   # the note names the missing sliders
     (number,) = plt.get_fignums()
-    assert "(7 + 2·0 − 3)/1 + 1 = 5" in plt.figure(number).axes[0].get_title()
+    assert plt.figure(number).axes[0].get_title() == "conv_output_size(7, 3, stride=1, padding=0, dilation=1) = 5"
+
+
+def test_an_absurd_size_is_drawn_in_bounded_time():
+    ax = draw_conv_arithmetic(lambda *settings: 10 ** 6, 7, 3, 1)
+    assert ax.get_title().endswith("= 1000000") and "output 1000000×1000000" in [t.get_text() for t in ax.texts]
+    assert len(ax.patches) < 500

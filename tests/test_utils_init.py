@@ -1,7 +1,10 @@
 """utils.init: the histogram grid shows every layer's statistics, and the explorer's narrow,
 cached network has the statistics of the lecture's 4096-wide one."""
 import math
+import types
 
+import IPython
+import ipywidgets
 import matplotlib
 
 matplotlib.use("Agg")
@@ -19,11 +22,13 @@ LECTURE = {
     ("xavier", "relu"): [0.58, 0.41, 0.29, 0.21, 0.15, 0.10],
     ("kaiming", "relu"): [0.82] * 6,
 }
+# The explorer takes the rules from the student's exercise 2; these are right ones.
+RULES = {"xavier": lambda din, dout: din ** -0.5, "kaiming": lambda din, dout: (2 / din) ** 0.5}
 
 
 @pytest.fixture(scope="module")
 def explorer():
-    return Explorer()
+    return Explorer(RULES)
 
 
 def test_histogram_grid_titles_every_layer_with_its_mean_and_std():
@@ -38,7 +43,7 @@ def test_histogram_grid_titles_every_layer_with_its_mean_and_std():
 
 
 def test_scale_keeps_din_times_variance_of_the_reference_width():
-    narrow = Explorer(width=256, max_depth=1)
+    narrow = Explorer(RULES, width=256, max_depth=1)
     assert narrow.scale("std", 0.01) ** 2 * 256 == pytest.approx(0.01 ** 2 * 4096)
     assert narrow.scale("xavier", None) == pytest.approx(1 / 16)
     assert narrow.scale("kaiming", None) == pytest.approx(math.sqrt(2 / 256))
@@ -56,7 +61,7 @@ def test_explorer_reproduces_the_lecture_statistics(explorer, init, activation):
 
 
 def test_explorer_is_deterministic_and_covers_every_activation(explorer):
-    again = Explorer()
+    again = Explorer(RULES)
     for activation in ACTIVATIONS:
         first = explorer.activations(init="kaiming", activation=activation, depth=3)
         second = again.activations(init="kaiming", activation=activation, depth=3)
@@ -71,7 +76,7 @@ def test_draw_reuses_one_figure_per_depth_and_updates_it(explorer):
     assert again is fig
     assert fig.axes[0].get_title() != title
     assert fig.axes[0].get_title() == f"layer 1: mean {other[0][0]:.2f}, std {other[0][1]:.2f}"
-    assert "Kaiming" in fig._suptitle.get_text()
+    assert "kaiming: your rule gives std 0.04419" in fig._suptitle.get_text()
     deeper, _ = explorer.draw(depth=10)
     assert deeper is not fig
     assert sum(ax.get_visible() for ax in deeper.axes) == 10
@@ -87,3 +92,26 @@ def test_png_and_table(explorer):
 def test_show_without_a_kernel_draws_once_and_says_why(explorer, capsys):
     assert explorer.show() is None
     assert "need a running Jupyter kernel" in capsys.readouterr().out
+
+
+def test_show_says_so_while_the_rules_are_unsolved(capsys):
+    def unsolved(din, dout):
+        raise NotImplementedError()
+
+    assert Explorer({"xavier": unsolved, "kaiming": unsolved}, width=16, max_depth=1).show() is None
+    assert "solve exercise 2 first" in capsys.readouterr().out
+
+
+def test_show_in_a_kernel_displays_controls_that_redraw(monkeypatch):
+    shown = []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: types.SimpleNamespace(kernel=object()))
+    monkeypatch.setattr(IPython.display, "display", lambda *objects, **options: shown.extend(objects))
+    small = Explorer(RULES, width=32, max_depth=3)
+    assert small.show() is None
+    (view,) = shown
+    assert isinstance(view, ipywidgets.VBox)
+    controls = {c.description: c for row in view.children[:2] for c in row.children}
+    image, table = view.children[2:]
+    first = image.value
+    controls["activation"].value = "relu"
+    assert image.value != first and "<table>" in table.value

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from utils.gradcheck import numerical_gradient, relative_error
+from oracles.gradcheck import numerical_gradient, relative_error
 from utils.optim import OPTIMIZERS, SURFACES, Explorer, gradient_fn, torch_iterates, torch_trajectory
 
 

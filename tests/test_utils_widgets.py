@@ -1,7 +1,13 @@
-"""utils.widgets.slider_plot: the widget, its static fallback, and the note where sliders cannot work."""
+"""utils.widgets.slider_plot: the widget, its static fallback, and the note where sliders cannot work.
+
+Colab ships ipywidgets 7.7.1, this repository installs 8.x: the widget tests run on both.
+"""
 import base64
+import os
+import subprocess
 import sys
 import types
+from pathlib import Path
 
 import matplotlib
 
@@ -12,11 +18,16 @@ import ipywidgets
 import matplotlib.pyplot as plt
 import nbformat
 import pytest
-from ipywidgets.widgets.widget import _instances
 from nbclient import NotebookClient
 
 from utils.widgets import slider_plot
 
+REPO = Path(__file__).resolve().parents[1]
+# Colab's ipywidgets, installed beside the main environment by .ci/run:
+#   pip install --target .ipyw7 --no-deps ipywidgets==7.7.1 ipython_genutils
+IPYWIDGETS_7 = REPO / ".ipyw7"
+WIDGET_TESTS = ["tests/test_utils_widgets.py", "tests/test_utils_init.py", "tests/test_utils_optim.py",
+                "tests/test_utils_conv.py", "tests/test_utils_batchnorm.py"]  # every module that builds widgets
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 WIDGET = "application/vnd.jupyter.widget-view+json"
 SLIDERS = {"x": (-5, 5, 0.5, -2.0), "z": (0, 1, 0.1, 0.3)}
@@ -46,7 +57,10 @@ def live_kernel(monkeypatch):
 
 
 def the_widget(bundle):
-    return _instances[bundle[WIDGET]["model_id"]]  # the registry display() refers to
+    """The widget a display bundle refers to, from ipywidgets' registry (8.x ``_instances``, 7.x ``widgets``)."""
+    from ipywidgets.widgets import widget
+    registry = getattr(widget, "_instances", None) or ipywidgets.Widget.widgets
+    return registry[bundle[WIDGET]["model_id"]]
 
 
 def test_outside_a_kernel_draws_once_with_the_initial_values_and_says_why(capsys):
@@ -139,3 +153,25 @@ def test_in_a_real_kernel_the_cell_shows_exactly_one_output():
     assert base64.b64decode(solved[0].data["image/png"]).startswith(PNG_SIGNATURE)
     assert [o.output_type for o in unsolved] == ["display_data"]
     assert set(unsolved[0].data) == {WIDGET, "text/plain"}
+
+
+def test_runs_on_the_ipywidgets_it_was_asked_for():
+    expected = os.environ.get("DLF_IPYWIDGETS")
+    if expected:
+        assert ipywidgets.__version__ == expected, ipywidgets.__file__
+
+
+@pytest.mark.skipif(bool(os.environ.get("DLF_IPYWIDGETS")), reason="this is the ipywidgets 7.7.1 run")
+def test_widget_tests_pass_on_colabs_ipywidgets_7_7_1():
+    if not (IPYWIDGETS_7 / "ipywidgets").is_dir():
+        message = (f"no ipywidgets 7.7.1 in {IPYWIDGETS_7}: pip install --target .ipyw7 --no-deps "
+                   "ipywidgets==7.7.1 ipython_genutils")
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    path = os.pathsep.join([str(IPYWIDGETS_7), str(REPO), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path, "DLF_IPYWIDGETS": "7.7.1"}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "-W", "ignore::DeprecationWarning", *WIDGET_TESTS],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]

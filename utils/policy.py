@@ -30,7 +30,7 @@ import string
 import sys
 from dataclasses import dataclass, field
 
-__all__ = ["Policy", "Violation", "check_cell", "check_notebook", "forbidden_note", "given_cells", "main"]
+__all__ = ["Policy", "Violation", "check", "check_cell", "check_notebook", "forbidden_note", "given_cells", "main"]
 
 # Modules an answer may import (a listed module's submodules are allowed too).
 ALLOWED_IMPORTS = frozenset({
@@ -44,7 +44,8 @@ ALLOWED_IMPORTS = frozenset({
 REFUSED_IMPORTS = frozenset({
     "numpy.ctypeslib", "numpy.f2py", "numpy.distutils", "numpy.testing", "torch.utils.cpp_extension",
     "torch.hub", "torch.package", "torch.library", "torch.multiprocessing", "torch.distributed",
-    "torch.serialization", "torch.overrides", "torch.testing", "torch.jit", "torch.fx", "utils.policy",
+    "torch.serialization", "torch.overrides", "torch.testing", "torch.jit", "torch.fx", "torch.ops",
+    "utils.policy",
     "matplotlib.pyplot.sys",
 })
 REFUSED_BUILTINS = frozenset({
@@ -181,12 +182,25 @@ def parse(source):
 
 
 def uses_ipython_syntax(source):
-    """Whether IPython would rewrite this cell before running it (magics, ``!shell``, ``x?``)."""
+    """Whether the cell is IPython syntax rather than Python: magics, ``!shell``, ``x?``.
+
+    Such a cell does not parse as Python, but IPython's own input transformer turns it into
+    code that does (calls into the shell, which answers may not reach).
+    """
+    try:
+        parse(source)
+        return False
+    except SyntaxError:
+        pass
     try:
         from IPython.core.inputtransformer2 import TransformerManager
     except ImportError:  # no IPython: nothing would rewrite the cell
         return False
-    return TransformerManager().transform_cell(source).rstrip("\n") != source.rstrip("\n")
+    try:
+        parse(TransformerManager().transform_cell(source))
+    except SyntaxError:
+        return False
+    return True
 
 
 def _dotted(node):
@@ -293,7 +307,8 @@ class _Checker(ast.NodeVisitor):
             self.refuse(node, f"the name `{name}` is not allowed in answers")
 
     def visit_Name(self, node):
-        self.check_name(node, node.id)
+        if not (isinstance(node.ctx, ast.Store) and node.id.startswith("__")):  # a class defining __eq__
+            self.check_name(node, node.id)
         if isinstance(node.ctx, ast.Load) and not self.shadowed(node.id) and node.id in self.aliases:
             self.check_forbidden_path(node, self.aliases[node.id])
 
@@ -351,15 +366,19 @@ class _Checker(ast.NodeVisitor):
             self.check_target(target.value, verb)
             return
         if isinstance(target, (ast.Attribute, ast.Subscript)):
-            root = _root(target)
-            if not isinstance(root, ast.Name):
+            base = target
+            while isinstance(base, (ast.Attribute, ast.Subscript)):
+                base = base.value
+            if not isinstance(base, ast.Name):  # type(x).attr = ..., f().attr = ...: someone else's object
                 self.refuse(target, f"{verb} `{ast.unparse(target)}` is not allowed in answers")
-            elif self.settable(target):
+            elif self.settable(target) or self.shadowed(base.id):
                 return
-            elif not self.shadowed(root.id) and (root.id in self.aliases or root.id in self.context.pinned):
-                what = "a module" if root.id in self.aliases else "a name the notebook's locked cells define"
-                self.refuse(target, f"{verb} `{ast.unparse(target)}` changes {what} (`{root.id}`): "
-                                    f"not allowed in answers")
+            elif base.id in self.aliases:
+                self.refuse(target, f"{verb} `{ast.unparse(target)}` changes `{base.id}`, imported from "
+                                    f"`{self.aliases[base.id]}`: not allowed in answers")
+            elif base.id in self.context.pinned:
+                self.refuse(target, f"{verb} `{ast.unparse(target)}` changes `{base.id}`, which the notebook's "
+                                    f"locked cells define: not allowed in answers")
 
     def settable(self, target):
         while isinstance(target, ast.Subscript):
@@ -418,7 +437,10 @@ def check_cell(source, policy=None, context=None, exercise=None, cell=None):
     policy = policy or Policy()
     context = context or Context()
     if uses_ipython_syntax(source):
-        return [Violation(cell, 1, "IPython magics and shell escapes (`%`, `!`, `?`) are not allowed in answers")]
+        lines = source.split("\n")
+        line = next((n for n, text in enumerate(lines, 1) if text.lstrip()[:1] in ("%", "!", "?")
+                     or text.rstrip().endswith("?") or "!" in text.split("=", 1)[-1][:2]), 1)
+        return [Violation(cell, line, "IPython magics and shell escapes (`%`, `!`, `?`) are not allowed in answers")]
     try:
         tree = parse(source)
     except SyntaxError:
@@ -513,24 +535,30 @@ def check_notebook(notebook, policy=None, source=None):
     return found
 
 
+def check(path):
+    """Print what the grader would refuse to run in the notebook at ``path``; True when nothing.
+
+    Run it from the notebook itself (``check("01_backprop.ipynb")``, after saving) or from a
+    terminal (``python -m utils.policy 01_backprop.ipynb``).
+    """
+    import json
+    with open(path, encoding="utf-8") as handle:
+        found = check_notebook(json.load(handle))
+    for violations in found.values():
+        for violation in violations:
+            print(f"{path}: {violation}")
+    if not found:
+        print(f"{path}: every cell follows the answer policy")
+    return not found
+
+
 def main(argv=None):
     """``python -m utils.policy NOTEBOOK...``: print what the grader would refuse to run; exit 1 if any."""
-    import json
-    paths = (argv if argv is not None else sys.argv[1:])
+    paths = argv if argv is not None else sys.argv[1:]
     if not paths:
         print("usage: python -m utils.policy NOTEBOOK.ipynb ...")
         return 2
-    status = 0
-    for path in paths:
-        with open(path, encoding="utf-8") as handle:
-            found = check_notebook(json.load(handle))
-        for violations in found.values():
-            for violation in violations:
-                print(f"{path}: {violation}")
-        status |= bool(found)
-        if not found:
-            print(f"{path}: every cell follows the answer policy")
-    return status
+    return int(not all([check(path) for path in paths]))
 
 
 if __name__ == "__main__":

@@ -9,12 +9,16 @@ Where a student meets a widget cell, and what it shows:
   as a PNG and, as text, a note saying why the sliders are missing; a viewer picks the richest
   form it can show;
 * no ipywidgets, or no kernel at all (a plain ``python`` script): the plot drawn once and the note.
+
+It works with ipywidgets 7.7 (Colab's) and 8: the display bundle is built here, not taken from
+``_repr_mimebundle_``, which 7.x widgets do not have.
 """
 import base64
 import io
 
 __all__ = ["slider_plot"]
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 NOTE = ("Interactive plot: the sliders ({names}) need a running Jupyter kernel with ipywidgets; "
         "this is the plot at their initial values.")
 
@@ -43,8 +47,10 @@ def slider_plot(draw, **sliders):
         controls[name] = kind(min=lo, max=hi, step=step, value=value, description=name,
                               continuous_update=False)  # redraw when released, not while dragging
     view = widgets.interactive(_only_these(draw), **controls)
-    bundle = view._repr_mimebundle_()  # the widget reference, as display(view) would send it
-    bundle["text/plain"] = note
+    if int(widgets.__version__.split(".")[0]) < 8:
+        view.update()  # 7.x draws first when displayed as a widget, which the raw bundle below is not
+    bundle = {WIDGET_VIEW: {"version_major": 2, "version_minor": 0, "model_id": view.model_id},
+              "text/plain": note}  # what display(view) sends, in ipywidgets 7 (Colab's) and 8 alike
     png = _static_png(draw, initial)
     if png is not None:
         bundle["image/png"] = png

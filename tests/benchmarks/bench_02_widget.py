@@ -17,7 +17,10 @@ import matplotlib
 matplotlib.use("Agg")
 import torch  # noqa: E402
 
-from utils.init import ACTIVATIONS, INITS, Explorer  # noqa: E402
+from utils.init import ACTIVATIONS, Explorer  # noqa: E402
+
+RULES = {"xavier": lambda din, dout: din ** -0.5, "kaiming": lambda din, dout: (2 / din) ** 0.5}  # exercise 2
+INITS = ("std", *RULES)
 
 TARGET_SECONDS = 0.3
 
@@ -33,7 +36,7 @@ def update(explorer, settings):
 def main(repeats=3):
     torch.set_num_threads(2)
     started = time.perf_counter()
-    explorer = Explorer(width=1024, max_depth=10)
+    explorer = Explorer(RULES, width=1024, max_depth=10)
     print(f"explorer set-up (random matrices drawn once): {time.perf_counter() - started:.2f} s")
     first = [update(explorer, {"depth": depth}) for depth in (6, 10)]  # builds the two figures, once
     print(f"first update at a new depth (builds its figure): {max(first):.3f} s at most")

@@ -1,5 +1,8 @@
 """Numerical gradient checking with centred differences, as in CS231n.
 
+This is notebook 1's exercise 5, and it would pass for any backward pass the notebooks ask for, so
+only hidden tests use it (a second opinion next to ``torch.autograd``).
+
 ``numerical_gradient`` nudges one coordinate at a time, so it is slow but needs nothing
 from the code under test except a way to evaluate the function. ``relative_error`` is
 the scale-free comparison: about 1e-7 or less is right, 1e-2 or more is a bug.

@@ -1,8 +1,8 @@
-"""utils.gradcheck: centred differences agree with known gradients and catch wrong ones."""
+"""oracles.gradcheck: centred differences agree with known gradients and catch wrong ones."""
 import numpy as np
 import pytest
 
-from utils.gradcheck import gradient_check, numerical_gradient, relative_error
+from oracles.gradcheck import gradient_check, numerical_gradient, relative_error
 
 
 def test_numerical_gradient_of_a_quadratic_form():
