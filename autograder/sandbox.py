@@ -23,7 +23,9 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
+from traitlets import default
 
 from autograder.course import REPO
 
@@ -175,6 +177,16 @@ class SandboxKernelManager(AsyncKernelManager):
 
     sandbox_limits = Limits()
     sandbox_files = None
+
+    # One ZMQ context per process for every kernel and its client. jupyter_client otherwise makes
+    # a context per manager and per client and leaves them to the garbage collector, whose
+    # Context.__del__ can wait forever on sockets it no longer sees: a worker hung after a job.
+    @default("context")
+    def _process_context(self):
+        return zmq.asyncio.Context.instance()
+
+    def client(self, **kwargs):
+        return super().client(**{"context": self.context, **kwargs})
 
     def format_kernel_cmd(self, extra_arguments=None):
         sockets = Path(self.connection_file).parent
