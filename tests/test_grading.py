@@ -49,8 +49,8 @@ def test_nbgrader_scores_full_zero_and_partial(assignment, tmp_path):
 @pytest.mark.sandbox
 def test_demo_runs_without_an_activated_environment():
     """The README's main command, with the interpreter's script folder *not* on PATH."""
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    env["PATH"] = "/usr/bin:/bin"
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env.update(PATH="/usr/bin:/bin", PYTHONPATH=str(REPO))  # this checkout's grader, wherever an editable install points
     run = subprocess.run([sys.executable, "-m", "autograder", "demo"], cwd=Path("/"), env=env,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -117,8 +117,8 @@ def test_demo_on_a_bare_machine(tmp_path):
     to install bubblewrap in one line, prints the table and exits 0."""
     bare = tmp_path / "bin"  # a PATH with neither bwrap nor this interpreter's folder
     bare.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    env["PATH"] = str(bare)
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env.update(PATH=str(bare), PYTHONPATH=str(REPO))  # this checkout's grader, wherever an editable install points
     run = subprocess.run([sys.executable, "-m", "autograder", "demo", "--workers", "2"], cwd=Path("/"), env=env,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
