@@ -1,5 +1,6 @@
-"""Fast checks of the grader's parts that need no notebook run: the sandbox's walls, the
-journal's atomic writes, feedback redaction, and the refusal to grade without a sandbox."""
+"""Fast checks of the grader's parts that need no notebook run: the sandbox's walls (this
+checkout's utils importable, the checkout itself invisible), the journal's atomic writes,
+feedback redaction, the refusal to grade without a sandbox, and spreadsheet-safe grades.csv."""
 import json
 import os
 import subprocess
@@ -15,7 +16,8 @@ from autograder.sandbox import Limits, bwrap_argv, check_sandbox
 
 PROBE = """
 import json, os, socket
-report = {"solutions": os.path.exists(%(solutions)r), "utils": os.path.isdir(%(utils)r),
+import utils
+report = {"solutions": os.path.exists(%(solutions)r), "checkout": os.path.exists(%(utils)r), "utils": utils.__file__,
           "root": sorted(os.listdir("/root")), "cwd": os.getcwd()}
 try:
     socket.create_connection(("1.1.1.1", 53), timeout=2)
@@ -40,7 +42,7 @@ def test_sandbox_hides_the_course_and_the_network(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
-    assert report == {"solutions": False, "utils": True, "root": [".pyenv"] if str(Path(sys.prefix)).startswith(
+    assert report == {"solutions": False, "checkout": False, "utils": "/run/course/utils/__init__.py", "root": [".pyenv"] if str(Path(sys.prefix)).startswith(
         "/root/.pyenv") else report["root"], "cwd": "/home/student", "network": False, "usr_writable": False}
     assert not list(tmp_path.iterdir())  # the scratch file stayed inside the sandbox's tmpfs
 
@@ -81,3 +83,13 @@ def test_redaction_removes_quoted_hidden_lines():
     hidden = {"check_close(r['q'], x + y, 'q')"}
     text = "ok\n  >>> check_close(r['q'], x + y, 'q')  # quoted by a nosy answer\nfine"
     assert redact(text, hidden) == f"ok\n{REDACTED}\nfine"
+
+
+def test_grades_csv_text_never_starts_a_formula(tmp_path):
+    from autograder.grade import Result
+    from autograder.report import write_csv
+    rows = [Result("=1+1", "01_backprop", 0.0, 50.0, "graded", "-cmd|' /C calc'!A0", name="@SUM(A1)"),
+            Result("ada", "01_backprop", 50.0, 50.0, "graded", "all tests passed", name="+Ada")]
+    text = write_csv(rows, tmp_path / "grades.csv").read_text()
+    assert text.splitlines()[1:] == ["'=1+1,01_backprop,0,50,graded,'-cmd|' /C calc'!A0,'@SUM(A1)",
+                                     "ada,01_backprop,50,50,graded,all tests passed,'+Ada"]
