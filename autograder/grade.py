@@ -288,8 +288,11 @@ class Grader:
         """Keep ``result``; journal it unless grading itself failed (a rerun retries those)."""
         if self.feedback_dir and result.status == "rejected" and STUDENT_ID.fullmatch(result.student):
             from autograder.feedback import write_feedback
-            write_feedback(self.feedback_dir / result.student / f"{result.assignment}.html", result,
-                           nbformat.v4.new_notebook(), set())
+            try:
+                write_feedback(self.feedback_dir / result.student / f"{result.assignment}.html", result,
+                               nbformat.v4.new_notebook(), set())
+            except Exception as error:  # the row still says why; only the page is missing
+                result.reason += f"; no feedback page: {type(error).__name__}: {str(error)[:200]}"
         if self.journal and not result.reason.startswith(FAILED):
             self.journal.put(submission.student, submission.assignment, digest, result.to_dict())
         results[index] = result

@@ -33,7 +33,7 @@ def write_csv(results, path):
     text that a spreadsheet would read as a formula is escaped)."""
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".grades-", suffix=".csv")
-    with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
+    with os.fdopen(handle, "w", newline="", encoding="utf-8", errors="backslashreplace") as out:
         writer = csv.writer(out)
         writer.writerow(COLUMNS)
         for r in results:
