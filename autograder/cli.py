@@ -31,19 +31,16 @@ def _limits(args):
 
 
 def _calibrate(grader, out):
-    """Calibrate before grading anyone, saying what it did and what it cost."""
-    from autograder.calibrate import calibrate
+    """Calibrate before grading anyone, saying what was checked and what it cost."""
+    from autograder.calibrate import BLANK, SOLUTION, calibrate
     started = time.perf_counter()
     checked = calibrate(grader, out)
-    if not checked:
-        print(f"calibration: unchanged since it last passed ({out / 'calibration.json'})", file=sys.stderr)
-    from autograder.calibrate import BLANK, SOLUTION
     for assignment, results in checked.items():
         solution, blank = results[SOLUTION], results[BLANK]
         print(f"calibration of {assignment} passed: the solution scores {solution.score:g}/{solution.max_score:g}, "
               f"the untouched student version {blank.score:g}/{blank.max_score:g}", file=sys.stderr)
-    if checked:
-        print(f"calibration took {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    print(f"calibration took {time.perf_counter() - started:.1f} s" if checked else
+          f"calibration: unchanged since it last passed ({out / 'calibration.json'})", file=sys.stderr)
 
 
 def run_grading(submissions, out, assignment_ids, args):
