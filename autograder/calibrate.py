@@ -6,8 +6,9 @@ grades two notebooks per assignment whose grades are known, through the very pat
 take (the same ``Grader`` code, sandbox, limits and executor): the solution notebook must score
 full marks and the untouched student version zero. Any other result stops the run, naming the
 failing test and its first error. A success is remembered in the output folder under a key of
-everything it depends on (the notebooks, the course's packages, the Python, torch and nbgrader
-versions, the limits, sandbox or not), so it runs once per assignment and environment.
+everything it depends on (the notebooks, the course's packages and the grader's code, the Python,
+torch and nbgrader versions, the limits, sandbox or not), so it runs once per assignment and
+environment.
 
 ``setup_failure`` serves the students too: a set-up or imports cell that raises makes the
 submission an error, never a zero.
@@ -115,7 +116,7 @@ def _first_error(result, sandbox):
 def environment_key(grader, assignment):
     """SHA-256 of what an assignment's calibration result depends on."""
     digest = hashlib.sha256()
-    for folder in (grader.course.root / "source" / assignment, grader.info[assignment].files,
+    for folder in (grader.course.root / "source" / assignment, grader.info[assignment].files, REPO / "autograder",
                    *(REPO / name for name in COURSE_PACKAGES)):
         for path in sorted(Path(folder).rglob("*")) if Path(folder).is_dir() else []:
             if path.is_file() and "__pycache__" not in path.parts and ".ipynb_checkpoints" not in path.parts:

@@ -79,7 +79,7 @@ def run_grading(submissions, out, assignment_ids, args):
 def cmd_grade(args):
     from autograder.calibrate import CalibrationFailed
     from autograder.course import CourseChanged, grade_ids
-    from autograder.ingest import assignments_present, find_submissions
+    from autograder.ingest import assignments_present, find_submissions, latest_per_assignment
     from autograder.sandbox import SandboxUnavailable, check_sandbox
 
     source = args.submissions
@@ -92,8 +92,9 @@ def cmd_grade(args):
         submissions = find_submissions(source, args.out / "incoming")
         if not submissions:
             return _refuse(f"no notebooks found in {source}")
-        wanted = args.assignment or assignments_present(submissions, grade_ids()) or assignments()
-        run_grading(submissions, args.out, wanted, args)
+        course = grade_ids()
+        wanted = args.assignment or assignments_present(submissions, course) or assignments()
+        run_grading(latest_per_assignment(submissions, course), args.out, wanted, args)
     except SandboxUnavailable as why:
         return _refuse(f"the sandbox cannot start: {why}.\n(--unsafe-no-sandbox runs student code with your "
                        f"own privileges: only for notebooks you trust)")

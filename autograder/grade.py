@@ -26,7 +26,7 @@ import nbformat
 from autograder.calibrate import setup_failure
 from autograder.course import Course
 from autograder.execute import NOT_RUN, run_job
-from autograder.ingest import STUDENT_ID, Rejected, latest_per_assignment, read_submission
+from autograder.ingest import STUDENT_ID, Rejected, read_submission
 from autograder.journal import Journal, file_digest
 from autograder.sandbox import Limits, check_sandbox
 
@@ -239,12 +239,11 @@ class Grader:
     def grade_many(self, submissions, progress=None, regrade=False):
         """Grade ``submissions`` on the executor; ``progress(result, resumed)`` after each.
 
-        One submission per student and assignment is graded (the latest upload). Journalled
-        results for unchanged files are reused unless ``regrade``. Whatever goes wrong with one
-        submission becomes its row; the others are graded all the same. Results come back in
-        the order of the submissions kept.
+        Journalled results for unchanged files are reused unless ``regrade``. Whatever goes
+        wrong with one submission becomes its row; the others are graded all the same. Results
+        come back in the order of ``submissions`` (one per student and assignment: see
+        ``ingest.latest_per_assignment``).
         """
-        submissions = latest_per_assignment(submissions, {a: i.grade_ids for a, i in self.info.items()})
         results, pending, here = {}, {}, []
         for index, submission in enumerate(submissions):
             digest = self._isolated(lambda: file_digest(submission.path), "reading", submission)

@@ -1,5 +1,5 @@
-"""Runs survive bad input: one Moodle download full of awkward uploads, graded in ONE sandboxed
-run (two workers), ends with one row per student and assignment, each saying what happened, and
+"""Runs survive bad input: one Moodle download full of awkward uploads, ingested and graded as
+``python -m autograder grade`` does, in ONE sandboxed run (two workers), ends with one row per student and assignment, each saying what happened, and
 the honest students keep exactly their points.
 
 In the zip: a sub-folder inside one student's upload named like another student's folder, two
@@ -13,11 +13,12 @@ import zipfile
 import nbformat
 import pytest
 
+from autograder.course import grade_ids
 from autograder.examples import answered, load_pair
 from autograder.examples import test_points as points_of
 from autograder.executors import LocalExecutor
 from autograder.grade import Grader
-from autograder.ingest import find_submissions
+from autograder.ingest import find_submissions, latest_per_assignment
 from autograder.report import write_csv
 
 A = "01_backprop"
@@ -82,7 +83,8 @@ def graded(tmp_path_factory):
     try:
         grader = Grader(root / "course", [A], executor=executor, feedback_dir=root / "feedback",
                         journal_dir=root / "journal")
-        results = grader.grade_many(find_submissions(archive, root / "incoming"))
+        submissions = latest_per_assignment(find_submissions(archive, root / "incoming"), grade_ids([A]))
+        results = grader.grade_many(submissions)  # as `python -m autograder grade` does
     finally:
         executor.close()
     return {"results": results, "rows": {r.student: r for r in results}, "csv": write_csv(results, root / "grades.csv")}
