@@ -51,9 +51,23 @@ def wait_until_gone(marker, seconds=30):
     return left
 
 
+@pytest.fixture
+def scratch():
+    """A TMPDIR for one run: its files, its kernels' sockets included, tell its processes apart.
+    (A short path: a Unix socket's path holds at most 107 bytes.) Whatever is left is ended."""
+    folder = tempfile.mkdtemp(prefix="k9-", dir="/tmp")
+    yield folder
+    for pid, _ in processes_mentioning(folder):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.notebook
 @pytest.mark.sandbox
-def test_canvas_zip_grades_and_resumes_after_kill_9(tmp_path):
+def test_canvas_zip_grades_and_resumes_after_kill_9(tmp_path, scratch):
     solution, student = load_pair(A)
     archive = tmp_path / "canvas.zip"
     with zipfile.ZipFile(archive, "w") as zipped:
@@ -62,9 +76,6 @@ def test_canvas_zip_grades_and_resumes_after_kill_9(tmp_path):
         zipped.writestr(f"turingalan_102_902_{A}.ipynb", nbformat.writes(student))
         zipped.writestr(f"hopperg_103_903_{A}.ipynb", "not json")
     out = tmp_path / "out"
-    # The run's temporary files, its kernels' sockets included, go here: how its processes are found.
-    # (A short path: a Unix socket's path holds at most 107 bytes.)
-    scratch = tempfile.mkdtemp(prefix="k9-", dir="/tmp")
     env = dict(os.environ, TMPDIR=scratch)
 
     run = _grade(archive, out, wait=False, env=env)
@@ -95,7 +106,6 @@ def test_canvas_zip_grades_and_resumes_after_kill_9(tmp_path):
     assert rows["103"]["status"] == "rejected" and "JSON" in rows["103"]["reason"]
     assert {p.parent.name for p in (out / "feedback").rglob("*.html")} == {"101", "102", "103"}
     assert (out / "course" / "gradebook.db").exists()
-    shutil.rmtree(scratch)
 
 
 @pytest.mark.sandbox
