@@ -1,10 +1,12 @@
 """Fast checks of the grader's parts that need no notebook run: the sandbox's walls (this
 checkout's utils importable, the checkout itself invisible), the journal's atomic writes,
-feedback redaction, the refusal to grade without a sandbox, and spreadsheet-safe grades.csv."""
+feedback redaction, the refusal to grade without a sandbox, spreadsheet-safe grades.csv, who
+submitted in a Moodle zip, damaged members, one submission per assignment, and set-up failures."""
 import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -93,3 +95,53 @@ def test_grades_csv_text_never_starts_a_formula(tmp_path):
     text = write_csv(rows, tmp_path / "grades.csv").read_text()
     assert text.splitlines()[1:] == ["'=1+1,01_backprop,0,50,graded,'-cmd|' /C calc'!A0,'@SUM(A1)",
                                      "ada,01_backprop,50,50,graded,all tests passed,'+Ada"]
+
+
+def test_moodle_student_is_the_outermost_folder_and_damaged_members_are_marked(tmp_path):
+    from autograder.ingest import Rejected, find_submissions, read_submission
+    archive = tmp_path / "moodle.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zipped:
+        zipped.writestr("Ann Lee_42_assignsubmission_file_/Bob Ray_43_assignsubmission_file_/01_backprop.ipynb", "ann")
+        zipped.writestr("Bob Ray_43_assignsubmission_file_/01_backprop.ipynb", "bob")
+        zipped.writestr("Cy Dee_44_assignsubmission_file_/01_backprop.ipynb", "x" * 1000)
+    raw = archive.read_bytes()
+    at = raw.index(b"x" * 1000)
+    archive.write_bytes(raw[:at] + b"y" + raw[at + 1:])  # its CRC no longer matches
+    found = {s.student: s for s in find_submissions(archive, tmp_path / "work")}
+    assert found["42"].path.read_text() == "ann" and found["42"].upload.startswith("Bob Ray_43_")
+    assert found["43"].path.read_text() == "bob"
+    with pytest.raises(Rejected, match="damaged in the zip.*CRC"):
+        read_submission(found["44"], {})
+
+
+def test_one_submission_per_student_and_assignment_the_latest_named_with_the_others(tmp_path):
+    from autograder.course import grade_ids
+    from autograder.ingest import Submission, latest_per_assignment
+    student = (REPO / "notebooks" / "01_backprop" / "01_backprop.ipynb").read_text()
+    paths = {}
+    for name in ("01_backprop.ipynb", "Copy of 01_backprop.ipynb", "notes.ipynb"):
+        paths[name] = tmp_path / name
+        paths[name].write_text(student if name != "notes.ipynb" else "not json")
+    submissions = [Submission("ada", "01_backprop", paths["01_backprop.ipynb"], upload="01_backprop.ipynb", order=(1,)),
+                   Submission("ada", "Copy of 01_backprop", paths["Copy of 01_backprop.ipynb"],
+                              upload="Copy of 01_backprop.ipynb", order=(2,)),
+                   Submission("ada", "notes", paths["notes.ipynb"], upload="notes.ipynb", order=(0,))]
+    kept = latest_per_assignment(submissions, grade_ids(["01_backprop"]))
+    assert [(s.student, s.assignment) for s in kept] == [("ada", "Copy of 01_backprop"), ("ada", "notes")]
+    assert kept[0].note == "latest of 2 uploads (not graded: 01_backprop.ipynb)"
+
+
+def test_a_set_up_cell_that_raised_is_named_with_its_exception():
+    import nbformat
+    from autograder.calibrate import setup_failure
+    locked = {"nbgrader": {"grade": False, "locked": True, "solution": False, "grade_id": "x-imports"}}
+    answer = {"nbgrader": {"grade": False, "locked": False, "solution": True, "grade_id": "x-answer"}}
+    imports = nbformat.v4.new_code_cell("import utils", metadata=locked)
+    later = nbformat.v4.new_code_cell("plot()", metadata=dict(locked, nbgrader=dict(locked["nbgrader"], grade_id="x-plot")))
+    error = nbformat.v4.new_output("error", ename="ModuleNotFoundError", evalue="No module named 'utils'", traceback=[])
+    notebook = nbformat.v4.new_notebook(cells=[imports, nbformat.v4.new_code_cell("", metadata=answer), later])
+    assert setup_failure(notebook) is None
+    later.outputs = [error]  # after the first answer: the student's code may be why; a graded matter
+    assert setup_failure(notebook) is None
+    imports.outputs = [error]
+    assert setup_failure(notebook) == "the set-up cell x-imports raised ModuleNotFoundError: No module named 'utils'"
