@@ -10,7 +10,8 @@ Layouts understood:
 
 Who submitted comes only from the LMS's outermost naming, never from folders inside an upload.
 After notebooks are matched to assignments, ``latest_per_assignment`` keeps one per student and
-assignment. A damaged zip member, like any unreadable file, is that member's rejection.
+assignment: the latest (by the LMS's order; in a folder, the last modified). A damaged zip
+member, like any unreadable file, is that member's rejection.
 
 For LMS zips the student is the LMS id (what the gradebook import needs) and the display name is
 kept for the report. A notebook is matched to its assignment by its nbgrader cell ids, so a
