@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -66,7 +67,8 @@ def calibrate(grader, out):
     if not todo:
         return {}
     with tempfile.TemporaryDirectory(prefix="dlf-calibration-") as folder:
-        checker = Grader(Path(folder) / "course", todo, limits=grader.limits, sandbox=grader.sandbox,
+        course = _copy_course(grader.course, Path(folder) / "course")
+        checker = Grader(course, grader.course.assignment_ids, limits=grader.limits, sandbox=grader.sandbox,
                          executor=grader.executor)
         submissions = []
         for assignment in todo:
@@ -81,6 +83,16 @@ def calibrate(grader, out):
     for assignment in todo:
         cache.remember(assignment, keys[assignment])
     return checked
+
+
+def _copy_course(course, folder):
+    """A copy of the students' course as generated (source, release, gradebook), to calibrate in
+    without adding two pretend students to the real gradebook."""
+    for name in ("source", "release"):
+        shutil.copytree(course.root / name, folder / name)
+    for name in ("gradebook.db", "solutions.sha256"):
+        shutil.copy2(course.root / name, folder / name)
+    return folder
 
 
 def _problem(assignment, results, sandbox):
