@@ -2,6 +2,7 @@
 and by the JupyterLab formgrader. `python -m autograder` builds the same settings into a
 private course directory of its own (autograder/course.py), so it never writes here."""
 import os
+import sys
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
@@ -13,3 +14,11 @@ c.CourseDirectory.release_directory = "notebooks"  # generated student versions,
 c.Execute.timeout = 120          # seconds per cell while grading
 c.Execute.kernel_name = "python3"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# nbgrader creates a gradebook by running `alembic` by name. Look next to the interpreter that
+# runs nbgrader first, so the formgrader works in a virtual environment that was never activated
+# (`.venv/bin/python -m jupyter lab`), as `python -m autograder` does (autograder/course.py).
+_scripts = os.path.dirname(sys.executable)
+if os.environ.get("PATH", "").split(os.pathsep)[0] != _scripts:
+    os.environ["PATH"] = os.pathsep.join(filter(None, [_scripts, os.environ.get("PATH")]))
+del _scripts

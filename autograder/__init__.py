@@ -4,7 +4,10 @@ Built on nbgrader's own pieces (course directory, gradebook, checksums, preproce
 module per step of the flow:
 
 * ``course``: a private nbgrader course built from ``solutions/``; ``release``: student versions;
-* ``ingest``: folders and LMS zips (Canvas, Moodle) into submissions, read defensively;
+* ``ingest``: folders and LMS zips (Canvas, Moodle) into submissions, read defensively, one per
+  student and assignment;
+* ``calibrate``: before anyone is graded, the solution must score full marks and the student
+  version zero, graded the way students are;
 * ``grade``: the coordinator (sanitize with nbgrader, dispatch, score into the gradebook);
 * ``executors``: where notebooks run (local process pool, or Dask);
 * ``execute``: a worker runs one notebook; ``sandbox``: the bubblewrap sandbox its kernel runs in;

@@ -3,12 +3,15 @@
 ``grade SUBMISSIONS --out DIR`` grades a folder or an LMS zip in parallel, each notebook in a
 sandboxed kernel, and writes ``DIR/grades.csv``, ``DIR/feedback/<student>/<assignment>.html``,
 nbgrader's course (``DIR/course``: gradebook, autograded notebooks) and the results journal
-(``DIR/journal``) that lets a second run resume where a killed one stopped.
+(``DIR/journal``) that lets a second run resume where a killed one stopped. Every run is first
+calibrated (``autograder.calibrate``): it stops before grading anyone if grading here is broken.
+Refusals (no sandbox, a failed calibration, changed solutions) are one message and exit status 2.
 """
 import argparse
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 from autograder.course import assignments
@@ -40,8 +43,21 @@ def _limits(args):
                   notebook_timeout=args.notebook_timeout, cpu_seconds=args.notebook_timeout)
 
 
-def run_grading(submissions, out, assignment_ids, args, workdir=None):
-    """Grade ``submissions`` into ``out``; prints progress, the table and a summary. Returns results."""
+def _calibrate(grader, out):
+    """Calibrate before grading anyone, saying what was checked and what it cost."""
+    from autograder.calibrate import BLANK, SOLUTION, calibrate
+    started = time.perf_counter()
+    checked = calibrate(grader, out)
+    for assignment, results in checked.items():
+        solution, blank = results[SOLUTION], results[BLANK]
+        print(f"calibration of {assignment} passed: the solution scores {solution.score:g}/{solution.max_score:g}, "
+              f"the untouched student version {blank.score:g}/{blank.max_score:g}", file=sys.stderr)
+    print(f"calibration took {time.perf_counter() - started:.1f} s" if checked else
+          f"calibration: unchanged since it last passed ({out / 'calibration.json'})", file=sys.stderr)
+
+
+def run_grading(submissions, out, assignment_ids, args):
+    """Calibrate, then grade ``submissions`` into ``out``; prints progress, the table and a summary."""
     from tqdm import tqdm
 
     from autograder.executors import make_executor
@@ -58,6 +74,7 @@ def run_grading(submissions, out, assignment_ids, args, workdir=None):
         where = f"Dask at {args.dask_scheduler}" if args.dask_scheduler else f"{executor.workers} local workers"
         print(f"grading {len(submissions)} submissions on {where}, "
               f"{'in the sandbox' if grader.sandbox else 'WITHOUT the sandbox'}", file=sys.stderr)
+        _calibrate(grader, out)
         with tqdm(total=len(submissions), unit="nb", file=sys.stderr, disable=args.no_progress) as bar:
             def progress(result, from_journal):
                 resumed.extend([result] if from_journal else [])
@@ -73,43 +90,63 @@ def run_grading(submissions, out, assignment_ids, args, workdir=None):
 
 
 def cmd_grade(args):
+    from autograder.calibrate import CalibrationFailed
     from autograder.course import CourseChanged, grade_ids
-    from autograder.ingest import assignments_present, find_submissions
-    from autograder.sandbox import SandboxUnavailable
+    from autograder.ingest import assignments_present, find_submissions, latest_per_assignment
+    from autograder.sandbox import SandboxUnavailable, check_sandbox
 
-    if not args.submissions.exists():
-        print(f"{args.submissions} does not exist", file=sys.stderr)
-        return 2
-    args.out.mkdir(parents=True, exist_ok=True)
-    submissions = find_submissions(args.submissions, args.out / "incoming")
-    if not submissions:
-        print(f"no notebooks found in {args.submissions}", file=sys.stderr)
-        return 2
-    wanted = args.assignment or assignments_present(submissions, grade_ids()) or assignments()
+    source = args.submissions
+    if not (source.is_dir() or source.is_file() and zipfile.is_zipfile(source)):
+        return _refuse(f"{source} is not a folder or a zip file of submissions")
     try:
-        run_grading(submissions, args.out, wanted, args)
-    except CourseChanged as why:
-        print(f"refusing to grade: {why}", file=sys.stderr)
-        return 2
+        if not args.unsafe_no_sandbox:
+            check_sandbox()
+        args.out.mkdir(parents=True, exist_ok=True)
+        submissions = find_submissions(source, args.out / "incoming")
+        if not submissions:
+            return _refuse(f"no notebooks found in {source}")
+        course = grade_ids()
+        wanted = args.assignment or assignments_present(submissions, course) or assignments()
+        run_grading(latest_per_assignment(submissions, course), args.out, wanted, args)
     except SandboxUnavailable as why:
-        print(f"refusing to grade: the sandbox cannot start ({why}).\nInstall bubblewrap "
-              f"(apt-get install -y bubblewrap), or pass --unsafe-no-sandbox to run student code "
-              f"with your own privileges.", file=sys.stderr)
-        return 3
+        return _refuse(f"the sandbox cannot start: {why}.\n(--unsafe-no-sandbox runs student code with your "
+                       f"own privileges: only for notebooks you trust)")
+    except CalibrationFailed as why:
+        return _refuse(f"calibration failed, so grading here would give wrong grades; no student was graded.\n"
+                       f"{why}")
+    except (CourseChanged, zipfile.BadZipFile) as why:
+        return _refuse(str(why))
     return 0
 
 
+def _refuse(why):
+    print(f"refusing to grade: {why}", file=sys.stderr)
+    return 2
+
+
 def cmd_demo(args):
+    from autograder.calibrate import CalibrationFailed
     from autograder.examples import write_demo_submissions
     from autograder.ingest import find_submissions
+    from autograder.sandbox import SandboxUnavailable, check_sandbox
+    if not args.unsafe_no_sandbox:
+        try:
+            check_sandbox()
+        except SandboxUnavailable as why:  # the examples are the course's own: safe to run without it
+            print(f"notice: no sandbox here ({str(why).splitlines()[0]}), so the demo runs its own examples "
+                  f"without it; grading students needs it: apt-get install -y bubblewrap", file=sys.stderr)
+            args.unsafe_no_sandbox = True
     with tempfile.TemporaryDirectory(prefix="dlf-demo-") as tmp:
         tmp = Path(tmp)
         print(f"Demo course for {args.assignment}: generating the student version, then grading "
-              f"five example submissions:")
+              f"six example submissions:")
         for student, what in write_demo_submissions(tmp / "submissions", args.assignment).items():
             print(f"  {student:5s} {what}")
         print()
-        run_grading(find_submissions(tmp / "submissions"), args.out or tmp / "out", [args.assignment], args)
+        try:
+            run_grading(find_submissions(tmp / "submissions"), args.out or tmp / "out", [args.assignment], args)
+        except CalibrationFailed as why:
+            return _refuse(f"calibration failed, so this machine would give wrong grades.\n{why}")
     return 0
 
 

@@ -43,8 +43,20 @@ def load_pair(assignment):
             nbformat.read(NOTEBOOKS / assignment / name, as_version=4))
 
 
+# Reads far outside a one-number array: the kernel dies of a segmentation fault (the policy allows
+# numpy's stride tricks, and the sandbox keeps the crash inside the kernel).
+CRASH = "import numpy as np\nfrom numpy.lib.stride_tricks import as_strided\nas_strided(np.zeros(1), shape=(2,), strides=(1 << 40,)).sum()"
+
+
+def _with_cell(notebook, source, at_end=False):
+    """``notebook`` with one more code cell written by the student: after the first cell, or last."""
+    notebook.cells.insert(len(notebook.cells) if at_end else 1, nbformat.v4.new_code_cell(source))
+    return notebook
+
+
 def write_demo_submissions(folder, assignment):
-    """The demo's class: full marks, untouched, partly solved, invalid JSON, kernel killed.
+    """The demo's class: full marks, untouched, partly solved, invalid JSON, a cell the answer
+    policy refuses, and a kernel that crashes.
 
     Returns {student: expected outcome} so the demo can say what each row shows.
     """
@@ -52,14 +64,15 @@ def write_demo_submissions(folder, assignment):
     solution, student = load_pair(assignment)
     tests = list(test_points(solution))
     half = tests[: len(tests) // 2]
-    crash = answered(student, solution)
-    crash.cells.insert(1, nbformat.v4.new_code_cell("import os\nos._exit(1)  # the kernel dies here"))
     notebooks = {
         "ada": (answered(student, solution), "every exercise solved"),
         "ben": (student, "untouched student version"),
         "cleo": (answered(student, solution, half), f"solved {', '.join(half)}"),
         "dev": (None, "invalid JSON"),
-        "eve": (crash, "a cell kills the kernel"),
+        "eve": (_with_cell(answered(student, solution), "import os\nos._exit(1)"),
+                "a cell that would kill the kernel: the answer policy refuses to run it"),
+        "fay": (_with_cell(answered(student, solution, half), CRASH, at_end=True),
+                "solved half, then a last cell crashes the kernel (a segfault): the tests that ran keep their points"),
     }
     for name, (notebook, _) in notebooks.items():
         path = folder / name / f"{assignment}.ipynb"

@@ -27,14 +27,13 @@ import time
 from pathlib import Path
 
 import nbformat
-from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 
 from autograder import guard
 from autograder.course import REPO
-from autograder.sandbox import Limits, SandboxKernelManager
+from autograder.sandbox import Limits, SandboxKernelManager, SharedContextKernelManager
 from utils.policy import bound_names
 
 TRUSTED_ROOTS = ("numpy", "torch", "utils", "math")  # what the checks rely on; the guard watches them
@@ -203,7 +202,7 @@ def execute(notebook, limits=Limits(), files=None, sandbox=True, skip=None):
             if files:
                 shutil.copytree(files, scratch)
             scratch.mkdir(exist_ok=True)
-            km = AsyncKernelManager(kernel_name="python3")
+            km = SharedContextKernelManager(kernel_name="python3")
             resources = {"metadata": {"path": str(scratch)}}
         client = GradingClient(timeout=limits.cell_timeout, allow_errors=True, interrupt_on_timeout=False,
                                shutdown_kernel="immediate",

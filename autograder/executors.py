@@ -4,10 +4,16 @@ Both sit behind one small interface, ``submit(function, argument)`` returning a 
 ``result()``, ``as_completed(futures)`` and ``close()``, so the coordinator (``grade``) runs the
 same code path on one machine and on many. The function and its argument are plain picklable
 data (``execute.run_job`` and a job dict); only the coordinator writes the gradebook.
+
+A local worker exits as soon as its coordinator is gone, even after ``kill -9``: nothing of a
+killed run stays behind (its sandboxed kernels die with their worker, and multiprocessing's
+resource tracker once no worker holds its pipe). The rerun resumes from the journal.
 """
 import concurrent.futures
 import multiprocessing
 import os
+import threading
+import time
 
 
 class LocalExecutor:
@@ -17,7 +23,8 @@ class LocalExecutor:
         self.workers = workers or os.cpu_count() or 1
         # spawn: a forked worker would inherit the coordinator's open gradebook connection and threads
         self.pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=exit_with_parent, initargs=(os.getpid(),))
 
     def submit(self, function, argument):
         return self.pool.submit(function, argument)
@@ -27,6 +34,16 @@ class LocalExecutor:
 
     def close(self):
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def exit_with_parent(parent, every=0.5):
+    """Worker initializer: a thread that ends this process once ``parent`` is no longer its
+    parent (an orphan is re-parented), since a pool worker waits for work forever otherwise."""
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+    threading.Thread(target=watch, name="exit-with-coordinator", daemon=True).start()
 
 
 class DaskExecutor:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.calibrate import setup_failure
 from autograder.course import Course
 from autograder.execute import NOT_RUN, POLICY, run_job
 from autograder.ingest import STUDENT_ID, Rejected, read_submission
@@ -117,14 +118,10 @@ class Grader:
             info = self.info[assignment]
             notebook, missing, refused = self._sanitize(notebook, assignment, submission.student)
         except Rejected as why:
-            info = self.info.get(submission.assignment)
-            return Result(submission.student, submission.assignment, 0.0, info.max_score if info else 0.0,
-                          "rejected", str(why), name=submission.name)
+            return self._unfinished(submission, "rejected", str(why))
         except Exception as error:  # nbgrader refused the metadata (CheckCellMetadata ...)
-            info = self.info.get(submission.assignment)
-            return Result(submission.student, submission.assignment, 0.0, info.max_score if info else 0.0,
-                          "rejected", f"the notebook's grading metadata is corrupted ({type(error).__name__})",
-                          name=submission.name)
+            return self._unfinished(submission, "rejected", f"the notebook's grading metadata is corrupted "
+                                                            f"({type(error).__name__})")
         if submission.note:
             notes.insert(0, submission.note)
         notes += [f"restored the locked cell {m} from the course's copy" for m in missing]
@@ -216,10 +213,9 @@ class Grader:
         failed = [t.grade_id for t in tests if t.score < t.max_score]
         reasons = [f"failed {len(failed)} of {len(tests)}: {', '.join(failed)}" if failed else "all tests passed"]
         status = "graded"
-        broken = setup_failure(notebook, cells)
-        if outcome["stopped"] or broken:
+        if outcome["stopped"]:
             status = "error"
-            reasons.insert(0, outcome["stopped"] or broken)
+            reasons.insert(0, outcome["stopped"])
         elif refused or outcome["repairs"] or context["restored"]:
             status = "flagged"
         if outcome["repairs"]:
@@ -237,66 +233,106 @@ class Grader:
         return result
 
     # -- running many ----------------------------------------------------------------------
+    def _isolated(self, step, what, submission):
+        """``step()``, or this submission's error row if it raised: one submission never stops a run."""
+        try:
+            return step()
+        except Exception as error:
+            return self._unfinished(submission, "error", _failed(what, error))
+
+    def _unfinished(self, submission, status, reason, assignment=None):
+        """The row of a submission that was not scored (rejected, or a step of grading failed)."""
+        assignment = assignment or submission.assignment
+        info = self.info.get(assignment)
+        return Result(submission.student, assignment, 0.0, info.max_score if info else 0.0, status, reason,
+                      name=submission.name)
+
+    def _settle(self, submission, context, outcome):
+        """``finish``, where a set-up cell that raised makes the submission an error, and any
+        failure while scoring becomes this submission's error row instead of stopping the run."""
+        try:
+            if not outcome.get("stopped"):
+                outcome["stopped"] = setup_failure(nbformat.reads(outcome["notebook"], as_version=4))
+            return self.finish(context, outcome)
+        except Exception as error:
+            return self._unfinished(submission, "error", _failed("scoring", error), context["assignment"])
+
     def grade(self, submission):
         """Grade one submission, executing in this process; never raises for its content."""
-        prepared = self.prepare(submission)
+        prepared = self._isolated(lambda: self.prepare(submission), "reading", submission)
         if isinstance(prepared, Result):
             return prepared
         job, context = prepared
-        return self.finish(context, run_job(job))
+        return self._settle(submission, context, run_job(job))
 
     def grade_many(self, submissions, progress=None, regrade=False):
         """Grade ``submissions`` on the executor; ``progress(result, resumed)`` after each.
 
-        Journalled results for unchanged files are reused unless ``regrade``. Results come
-        back in the order of ``submissions``.
+        Journalled results for unchanged files are reused unless ``regrade``. Whatever goes
+        wrong with one submission becomes its row; the others are graded all the same. Results
+        come back in the order of ``submissions`` (one per student and assignment: see
+        ``ingest.latest_per_assignment``).
         """
-        results, pending = {}, {}
+        results, pending, here = {}, {}, []
         for index, submission in enumerate(submissions):
-            digest = file_digest(submission.path)
-            if self.journal and not regrade:
-                cached = self.journal.get(submission.student, submission.assignment, digest)
-                if cached is not None:
-                    results[index] = Result.from_dict(cached)
-                    progress and progress(results[index], True)
-                    continue
-            prepared = self.prepare(submission)
+            digest = self._isolated(lambda: file_digest(submission.path), "reading", submission)
+            if isinstance(digest, Result):
+                self._record(results, index, submission, None, digest, progress)  # the error row
+                continue
+            cached = self.journal.get(submission.student, submission.assignment, digest) \
+                if self.journal and not regrade else None
+            if cached is not None:
+                results[index] = Result.from_dict(cached)
+                progress and progress(results[index], True)
+                continue
+            prepared = self._isolated(lambda: self.prepare(submission), "reading", submission)
             if isinstance(prepared, Result):
                 self._record(results, index, submission, digest, prepared, progress)
                 continue
             job, context = prepared
-            future = self.executor.submit(run_job, job) if self.executor else None
-            pending[future if future is not None else object()] = (index, submission, digest, job, context)
-        futures = [f for f in pending if hasattr(f, "result")]
-        done = self.executor.as_completed(futures) if futures else []
-        for future in done:
-            index, submission, digest, job, context = pending[future]
+            if self.executor is None:
+                here.append((index, submission, digest, job, context))
+                continue
+            future = self._isolated(lambda: self.executor.submit(run_job, job), "dispatching", submission)
+            if isinstance(future, Result):
+                self._record(results, index, submission, digest, future, progress)
+                continue
+            pending[future] = (index, submission, digest, context)
+        for future in self.executor.as_completed(list(pending)) if pending else []:
+            index, submission, digest, context = pending[future]
             try:
                 outcome = future.result()
-            except Exception as error:  # a worker died: report it; not journalled, so a rerun retries
-                result = Result(context["student"], context["assignment"], 0.0,
-                                self.info[context["assignment"]].max_score, "error",
-                                f"grading infrastructure failed: {type(error).__name__}: {error}",
-                                name=context["name"])
-                results[index] = result
-                progress and progress(result, False)
+            except Exception as error:  # a worker died: its error row, which a rerun retries
+                failed = self._unfinished(submission, "error", _failed("executing", error), context["assignment"])
+                self._record(results, index, submission, digest, failed, progress)
                 continue
-            self._record(results, index, submission, digest, self.finish(context, outcome), progress)
-        for key, (index, submission, digest, job, context) in pending.items():
-            if not hasattr(key, "result"):  # no executor: run here, one at a time
-                self._record(results, index, submission, digest, self.finish(context, run_job(job)), progress)
+            self._record(results, index, submission, digest, self._settle(submission, context, outcome), progress)
+        for index, submission, digest, job, context in here:  # no executor: one at a time, in this process
+            self._record(results, index, submission, digest, self._settle(submission, context, run_job(job)),
+                         progress)
         return [results[i] for i in sorted(results)]
 
     def _record(self, results, index, submission, digest, result, progress):
+        """Keep ``result``; journal it unless grading itself failed (a rerun retries those)."""
         if self.feedback_dir and result.status == "rejected" and STUDENT_ID.fullmatch(result.student):
             from autograder.feedback import write_feedback
-            write_feedback(self.feedback_dir / result.student / f"{result.assignment}.html", result,
-                           nbformat.v4.new_notebook())
-        if self.journal:
+            try:
+                write_feedback(self.feedback_dir / result.student / f"{result.assignment}.html", result,
+                               nbformat.v4.new_notebook())
+            except Exception as error:  # the row still says why; only the page is missing
+                result.reason += f"; no feedback page: {type(error).__name__}: {str(error)[:200]}"
+        if self.journal and not result.reason.startswith(FAILED):
             self.journal.put(submission.student, submission.assignment, digest, result.to_dict())
         results[index] = result
         if progress:
             progress(result, False)
+
+
+FAILED = "grading failed while"  # how the reason of a failure of grading itself starts: never journalled
+
+
+def _failed(step, error):
+    return f"{FAILED} {step} it: {type(error).__name__}: {str(error)[:300]}"
 
 
 def require_locked_cells(notebook, source):
@@ -342,23 +378,6 @@ def require_locked_cells(notebook, source):
             found = position
         position = found + 1
     return restored
-
-
-def setup_failure(notebook, cells):
-    """Why a locked set-up cell (not a test) raised, or None: a broken environment, not a grade.
-
-    The exception's message is quoted only when no student-written cell ran before it (then the
-    kernel, not the student, wrote it: "No module named 'utils'").
-    """
-    first_student = next((i for i, c in enumerate(notebook.cells) if c.cell_type == "code"
-                          and not c.metadata.get("nbgrader", {}).get("locked")), len(notebook.cells))
-    for index, cell in enumerate(notebook.cells):
-        meta = cell.metadata.get("nbgrader", {})
-        error = cells.get(index, {}).get("error")
-        if cell.cell_type == "code" and meta.get("locked") and not meta.get("grade") and error:
-            quoted = f": {error['message']}" if index < first_student and error.get("message") else ""
-            return f"the locked cell {meta['grade_id']} raised {error['ename']}{quoted}"
-    return None
 
 
 def _verdict(cell, seen, tampered, refused):

@@ -4,9 +4,14 @@ Layouts understood:
 
 * a folder of ``<student>/<notebook>.ipynb`` or nbgrader's ``<student>/<assignment>/<notebook>.ipynb``;
 * a Canvas zip: ``<name>[_LATE]_<user id>_<submission id>_<file>``, where Canvas appends ``-1``,
-  ``-2`` ... to a file a student uploaded again: the highest suffix (then the highest submission
-  id) is the latest and the only one graded;
+  ``-2`` ... to a file a student uploaded again: the highest submission id (then the highest
+  suffix) is the latest and the only one graded;
 * a Moodle zip: ``<Full Name>_<id>_assignsubmission_file_/<file>``.
+
+Who submitted comes only from the LMS's outermost naming, never from folders inside an upload.
+After notebooks are matched to assignments, ``latest_per_assignment`` keeps one per student and
+assignment: the latest (by the LMS's order; in a folder, the last modified). A damaged zip
+member, like any unreadable file, is that member's rejection.
 
 For LMS zips the student is the LMS id (what the gradebook import needs) and the display name is
 kept for the report. A notebook is matched to its assignment by its nbgrader cell ids, so a
@@ -19,7 +24,8 @@ import re
 import shutil
 import warnings
 import zipfile
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
@@ -38,6 +44,8 @@ class Submission:
     path: Path
     name: str = ""   # the student's display name, from an LMS download
     note: str = ""   # what ingest noticed (a resubmission that superseded others ...)
+    upload: str = ""  # the file's name as the student uploaded it
+    order: tuple = field(default=(), compare=False)  # the LMS's upload order: the greatest is the latest
 
 
 class Rejected(Exception):
@@ -56,60 +64,98 @@ def find_submissions(source, workdir=None):
         for notebook in sorted(student_dir.rglob("*.ipynb")):
             if ".ipynb_checkpoints" in notebook.parts:
                 continue
-            relative = notebook.relative_to(student_dir).parts
-            assignment = relative[0] if len(relative) > 1 else notebook.stem
-            found.append(Submission(student_dir.name, assignment, notebook))
+            relative = notebook.relative_to(student_dir)
+            assignment = relative.parts[0] if len(relative.parts) > 1 else notebook.stem
+            found.append(Submission(student_dir.name, assignment, notebook, upload=str(relative),
+                                    order=(notebook.stat().st_mtime_ns, str(relative))))
     return found
 
 
 def _from_zip(archive, workdir):
     """LMS submissions in ``archive``: members copied (capped) to ``workdir/<n>.ipynb``."""
-    uploads = {}  # (student, notebook stem) -> [(rank, Submission)]
+    uploads = {}  # (student, notebook stem) -> [Submission]
     extracted = workdir / "extracted"
     extracted.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(archive) as zipped:
         for number, info in enumerate(zipped.infolist()):
-            parts = [p for p in info.filename.replace("\\", "/").split("/") if p]
+            parts = [p for p in info.filename.replace("\\", "/").split("/") if p not in ("", ".", "..")]
             if info.is_dir() or not parts or not parts[-1].endswith(".ipynb") or "__MACOSX" in parts:
                 continue
             parsed = _parse_lms_name(parts)
             if parsed is None:
                 continue
-            student, name, subid, filename = parsed
-            stem = filename[: -len(".ipynb")]
+            student, name, subid, upload = parsed
+            stem = upload.split("/")[-1][: -len(".ipynb")]
             match = RESUBMITTED.match(stem)
             resubmission, stem = (int(match["n"]), match["stem"]) if match else (0, stem)
-            if info.file_size > MAX_BYTES:  # declared size; never inflated
-                target = extracted / f"{number}.toolarge"
-                target.write_text(str(info.file_size))
-            else:
-                target = extracted / f"{number}.ipynb"
-                with zipped.open(info) as member, open(target, "wb") as out:
-                    shutil.copyfileobj(member, out)
-            uploads.setdefault((student, stem), []).append(
-                ((resubmission, subid), Submission(student, stem, target, name)))
-    found = []
-    for key, versions in sorted(uploads.items()):
-        latest = max(versions, key=lambda version: version[0])[1]
-        if len(versions) > 1:
-            latest = Submission(latest.student, latest.assignment, latest.path, latest.name,
-                                f"latest of {len(versions)} uploads")
-        found.append(latest)
-    return found
+            target = _extract(zipped, info, extracted / str(number))
+            uploads.setdefault((student, stem), []).append(Submission(
+                student, stem, target, name, upload=upload,
+                order=(subid, resubmission, info.date_time, info.filename)))
+    return [_latest(uploads[key]) for key in sorted(uploads)]
+
+
+def _latest(versions):
+    """The latest of one student's uploads of one notebook, its note naming the others."""
+    latest = max(versions, key=lambda version: version.order)
+    others = sorted(v.upload or v.path.name for v in versions if v is not latest)
+    if not others:
+        return latest
+    note = f"latest of {len(versions)} uploads (not graded: {', '.join(others)})"
+    return replace(latest, note="; ".join(filter(None, [latest.note, note])))
+
+
+def _extract(zipped, info, target):
+    """Copy one member to ``target`` + ``.ipynb``; or leave a marker that says why it can't be read."""
+    if info.file_size > MAX_BYTES:  # declared size; never inflated
+        marker = target.with_suffix(".toolarge")
+        marker.write_text(str(info.file_size))
+        return marker
+    notebook = target.with_suffix(".ipynb")
+    try:
+        with zipped.open(info) as member, open(notebook, "wb") as out:
+            shutil.copyfileobj(member, out)
+        return notebook
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
+        notebook.unlink(missing_ok=True)
+        marker = target.with_suffix(".damaged")
+        marker.write_text(f"{type(error).__name__}: {error}"[:200])
+        return marker
 
 
 def _parse_lms_name(parts):
-    """(student id, display name, submission id, file name) from a Canvas or Moodle path, or None."""
-    if len(parts) >= 2:
-        moodle = MOODLE.match(parts[-2])
+    """(student id, display name, submission id, file path in the upload) from an LMS path, or None.
+
+    Only the LMS's own, outermost naming says who submitted: folders inside a student's upload
+    never do, whatever they are called.
+    """
+    for depth, folder in enumerate(parts[:-1]):
+        moodle = MOODLE.match(folder)
         if moodle:
-            return moodle["id"], moodle["name"], 0, parts[-1]
+            return moodle["id"], moodle["name"], 0, "/".join(parts[depth + 1:])
     canvas = CANVAS.match(parts[-1])
     if canvas:
         return canvas["id"], canvas["name"], int(canvas["subid"]), canvas["file"]
-    if len(parts) >= 2 and STUDENT_ID.fullmatch(parts[-2]):  # a zipped folder of <student>/<notebook>.ipynb
-        return parts[-2], "", 0, parts[-1]
+    if len(parts) >= 2 and STUDENT_ID.fullmatch(parts[0]):  # a zipped folder of <student>/.../<notebook>.ipynb
+        return parts[0], "", 0, "/".join(parts[1:])
     return None
+
+
+def latest_per_assignment(submissions, grade_ids):
+    """One submission per (student, assignment) once notebooks are matched to assignments by
+    their content: the latest in the LMS's order; the others are named in its note.
+
+    A file that cannot be read keeps the assignment its name gives, so it is still reported.
+    """
+    groups = {}
+    for submission in submissions:
+        try:
+            assignment = read_submission(submission, grade_ids)[1]
+        except Exception:  # unreadable: grading rejects it in its own row
+            assignment = submission.assignment
+        groups.setdefault((submission.student, assignment), []).append(submission)
+    kept = [_latest(versions) for versions in groups.values()]
+    return sorted(kept, key=lambda s: (s.student, s.assignment, s.order))
 
 
 def identify(notebook, grade_ids):
@@ -144,6 +190,8 @@ def read_submission(submission, grade_ids, max_bytes=MAX_BYTES):
     if not STUDENT_ID.fullmatch(submission.student):
         raise Rejected(f"student id {submission.student!r} is not a plain name")
     path = submission.path
+    if path.suffix == ".damaged":
+        raise Rejected(f"the file is damaged in the zip and cannot be unpacked ({path.read_text()})")
     if path.suffix == ".toolarge" or path.stat().st_size > max_bytes:
         size = int(path.read_text()) if path.suffix == ".toolarge" else path.stat().st_size
         raise Rejected(f"the file is {size / 2**20:.0f} MB, over the {max_bytes / 2**20:.0f} MB limit "
@@ -155,10 +203,14 @@ def read_submission(submission, grade_ids, max_bytes=MAX_BYTES):
             warnings.simplefilter("always")
             notebook = nbformat.reads(text, as_version=4)
             nbformat.validate(notebook)
+        nbformat.writes(notebook).encode("utf-8")  # JSON escapes can spell text no file can hold
         if any("cell id" in str(w.message).lower() for w in caught):
             notes.append("duplicate cell ids repaired")
     except UnicodeDecodeError:
         raise Rejected("the file is not UTF-8 text, so not a notebook") from None
+    except UnicodeEncodeError as error:
+        raise Rejected(f"the notebook holds text that is not valid Unicode ({error.object[error.start:error.end]!r}, "
+                       f"a lone surrogate), so it cannot be saved") from None
     except (json.JSONDecodeError, nbformat.reader.NotJSONError) as error:
         raise Rejected(f"the file is not valid notebook JSON ({str(error).splitlines()[0][:120]})") from None
     except nbformat.ValidationError as error:

@@ -5,6 +5,13 @@ import tempfile
 from collections import Counter
 
 COLUMNS = ("student", "assignment", "score", "max_score", "status", "reason", "name")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
+
+
+def spreadsheet_safe(text):
+    """``text`` that a spreadsheet shows as text: a leading formula character gets a ``'`` first
+    (OWASP's CSV-injection advice). Only for text columns: scores stay numbers."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def format_table(results):
@@ -22,14 +29,16 @@ def format_table(results):
 
 
 def write_csv(results, path):
-    """One row per (student, assignment): score, maximum, status and why (written atomically)."""
+    """One row per (student, assignment): score, maximum, status and why (written atomically;
+    text that a spreadsheet would read as a formula is escaped)."""
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".grades-", suffix=".csv")
-    with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
+    with os.fdopen(handle, "w", newline="", encoding="utf-8", errors="backslashreplace") as out:
         writer = csv.writer(out)
         writer.writerow(COLUMNS)
         for r in results:
-            writer.writerow((r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status, r.reason, r.name))
+            writer.writerow((spreadsheet_safe(r.student), spreadsheet_safe(r.assignment), f"{r.score:g}",
+                             f"{r.max_score:g}", r.status, spreadsheet_safe(r.reason), spreadsheet_safe(r.name)))
     os.replace(temporary, path)
     return path
 

@@ -23,7 +23,9 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
+from traitlets import default
 
 from autograder.course import REPO
 
@@ -166,7 +168,23 @@ def sandbox_uid():
     return 100000 + ((os.getpid() % (1 << 21)) << 10) + next(_launches) % 1024
 
 
-class SandboxKernelManager(AsyncKernelManager):
+class SharedContextKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel and client share this process's one ZMQ context.
+
+    jupyter_client otherwise makes a context per manager and per client and leaves them to the
+    garbage collector, whose ``Context.__del__`` can wait forever on sockets it no longer sees:
+    a worker hung after a job.
+    """
+
+    @default("context")
+    def _process_context(self):
+        return zmq.asyncio.Context.instance()
+
+    def client(self, **kwargs):
+        return super().client(**{"context": self.context, **kwargs})
+
+
+class SandboxKernelManager(SharedContextKernelManager):
     """A kernel manager whose kernel starts inside bwrap and listens on ipc sockets.
 
     Set ``sandbox_limits``, ``sandbox_files`` and ``connection_file`` (in a fresh folder)

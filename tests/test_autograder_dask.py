@@ -11,6 +11,7 @@ A = "01_backprop"
 
 
 @pytest.mark.notebook
+@pytest.mark.sandbox
 def test_grading_on_a_dask_local_cluster(tmp_path):
     distributed = pytest.importorskip("distributed")
     solution, student = load_pair(A)

@@ -1,12 +1,16 @@
-"""Fast checks of the grader's parts that need no notebook run: the sandbox's walls, the
-journal's atomic writes, structural hiding in feedback, and the refusal to grade without a sandbox."""
+"""Fast checks of the grader's parts that need no notebook run: the sandbox's walls (this
+checkout's utils importable, the checkout itself invisible), the journal's atomic writes,
+structural hiding in feedback, the refusal to grade without a sandbox, spreadsheet-safe grades.csv, who
+submitted in a Moodle zip, damaged members, one submission per assignment, and set-up failures."""
 import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from autograder.course import REPO
 from autograder.feedback import HIDDEN_FROM_HERE, render
@@ -17,7 +21,8 @@ from autograder.sandbox import COURSE_MOUNT, Limits, bwrap_argv, check_sandbox
 
 PROBE = """
 import json, os, socket
-report = {"solutions": os.path.exists(%(solutions)r), "utils": os.path.isdir(%(utils)r),
+import utils
+report = {"solutions": os.path.exists(%(solutions)r), "checkout": os.path.exists(%(utils)r), "utils": utils.__file__,
           "root": sorted(os.listdir("/root")), "cwd": os.getcwd()}
 try:
     socket.create_connection(("1.1.1.1", 53), timeout=2)
@@ -34,6 +39,7 @@ print(json.dumps(report))
 """
 
 
+@pytest.mark.sandbox
 def test_sandbox_hides_the_course_and_the_network(tmp_path):
     check_sandbox()
     code = PROBE % {"solutions": str(REPO / "solutions"), "utils": f"{COURSE_MOUNT}/utils"}
@@ -41,11 +47,12 @@ def test_sandbox_hides_the_course_and_the_network(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
-    assert report == {"solutions": False, "utils": True, "root": [".pyenv"] if str(Path(sys.prefix)).startswith(
+    assert report == {"solutions": False, "checkout": False, "utils": "/run/course/utils/__init__.py", "root": [".pyenv"] if str(Path(sys.prefix)).startswith(
         "/root/.pyenv") else report["root"], "cwd": "/home/student", "network": False, "usr_writable": False}
     assert not list(tmp_path.iterdir())  # the scratch file stayed inside the sandbox's tmpfs
 
 
+@pytest.mark.sandbox
 def test_sandbox_never_binds_the_whole_filesystem_or_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir("/")
     monkeypatch.syspath_prepend("/")  # as `python -m autograder` run from / has it
@@ -61,8 +68,10 @@ def test_grade_refuses_without_a_sandbox(tmp_path):
     env = dict(os.environ, PATH="/nonexistent")  # no bwrap on PATH
     run = subprocess.run([sys.executable, "-m", "autograder", "grade", str(tmp_path / "in"), "--out",
                           str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=300)
-    assert run.returncode == 3
-    assert "refusing to grade" in run.stderr and "--unsafe-no-sandbox" in run.stderr
+    assert run.returncode == 2
+    assert run.stderr.startswith("refusing to grade: the sandbox cannot start")
+    assert "apt-get install -y bubblewrap" in run.stderr and "--unsafe-no-sandbox" in run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "out").exists()  # refused before touching anything
 
 
 def test_journal_entries_are_complete_or_absent(tmp_path):
@@ -92,3 +101,63 @@ def test_feedback_shows_no_hidden_block_and_no_output_made_once_tests_ran():
     assert "secret" not in page and "called with 7" not in page and "leaked" not in page
     assert HIDDEN_FROM_HERE in page
     assert "model.train() was expected" in page     # a check's message is never blanked
+
+
+def test_grades_csv_text_never_starts_a_formula(tmp_path):
+    from autograder.grade import Result
+    from autograder.report import write_csv
+    rows = [Result("=1+1", "01_backprop", 0.0, 50.0, "graded", "-cmd|' /C calc'!A0", name="@SUM(A1)"),
+            Result("ada", "01_backprop", 50.0, 50.0, "graded", "all tests passed", name="+Ada")]
+    text = write_csv(rows, tmp_path / "grades.csv").read_text()
+    assert text.splitlines()[1:] == ["'=1+1,01_backprop,0,50,graded,'-cmd|' /C calc'!A0,'@SUM(A1)",
+                                     "ada,01_backprop,50,50,graded,all tests passed,'+Ada"]
+
+
+def test_moodle_student_is_the_outermost_folder_and_damaged_members_are_marked(tmp_path):
+    from autograder.ingest import Rejected, find_submissions, read_submission
+    archive = tmp_path / "moodle.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zipped:
+        zipped.writestr("Ann Lee_42_assignsubmission_file_/Bob Ray_43_assignsubmission_file_/01_backprop.ipynb", "ann")
+        zipped.writestr("Bob Ray_43_assignsubmission_file_/01_backprop.ipynb", "bob")
+        zipped.writestr("Cy Dee_44_assignsubmission_file_/01_backprop.ipynb", "x" * 1000)
+    raw = archive.read_bytes()
+    at = raw.index(b"x" * 1000)
+    archive.write_bytes(raw[:at] + b"y" + raw[at + 1:])  # its CRC no longer matches
+    found = {s.student: s for s in find_submissions(archive, tmp_path / "work")}
+    assert found["42"].path.read_text() == "ann" and found["42"].upload.startswith("Bob Ray_43_")
+    assert found["43"].path.read_text() == "bob"
+    with pytest.raises(Rejected, match="damaged in the zip.*CRC"):
+        read_submission(found["44"], {})
+
+
+def test_one_submission_per_student_and_assignment_the_latest_named_with_the_others(tmp_path):
+    from autograder.course import grade_ids
+    from autograder.ingest import Submission, latest_per_assignment
+    student = (REPO / "notebooks" / "01_backprop" / "01_backprop.ipynb").read_text()
+    paths = {}
+    for name in ("01_backprop.ipynb", "Copy of 01_backprop.ipynb", "notes.ipynb"):
+        paths[name] = tmp_path / name
+        paths[name].write_text(student if name != "notes.ipynb" else "not json")
+    submissions = [Submission("ada", "01_backprop", paths["01_backprop.ipynb"], upload="01_backprop.ipynb", order=(1,)),
+                   Submission("ada", "Copy of 01_backprop", paths["Copy of 01_backprop.ipynb"],
+                              upload="Copy of 01_backprop.ipynb", order=(2,)),
+                   Submission("ada", "notes", paths["notes.ipynb"], upload="notes.ipynb", order=(0,))]
+    kept = latest_per_assignment(submissions, grade_ids(["01_backprop"]))
+    assert [(s.student, s.assignment) for s in kept] == [("ada", "Copy of 01_backprop"), ("ada", "notes")]
+    assert kept[0].note == "latest of 2 uploads (not graded: 01_backprop.ipynb)"
+
+
+def test_a_set_up_cell_that_raised_is_named_with_its_exception():
+    import nbformat
+    from autograder.calibrate import setup_failure
+    locked = {"nbgrader": {"grade": False, "locked": True, "solution": False, "grade_id": "x-imports"}}
+    answer = {"nbgrader": {"grade": False, "locked": False, "solution": True, "grade_id": "x-answer"}}
+    imports = nbformat.v4.new_code_cell("import utils", metadata=locked)
+    later = nbformat.v4.new_code_cell("plot()", metadata=dict(locked, nbgrader=dict(locked["nbgrader"], grade_id="x-plot")))
+    error = nbformat.v4.new_output("error", ename="ModuleNotFoundError", evalue="No module named 'utils'", traceback=[])
+    notebook = nbformat.v4.new_notebook(cells=[imports, nbformat.v4.new_code_cell("", metadata=answer), later])
+    assert setup_failure(notebook) is None
+    later.outputs = [error]  # after the first answer: the student's code may be why; a graded matter
+    assert setup_failure(notebook) is None
+    imports.outputs = [error]
+    assert setup_failure(notebook) == "the set-up cell x-imports raised ModuleNotFoundError: No module named 'utils'"

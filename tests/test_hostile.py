@@ -410,6 +410,7 @@ def graded(tmp_path_factory):
 
 
 @pytest.mark.notebook
+@pytest.mark.sandbox
 def test_the_run_completes_and_honest_students_get_exactly_their_points(graded):
     results = graded["results"]
     assert set(results) == set(CASES) | set(WALL_CASES) | set(HONEST)
@@ -418,6 +419,7 @@ def test_the_run_completes_and_honest_students_get_exactly_their_points(graded):
 
 
 @pytest.mark.notebook
+@pytest.mark.sandbox
 def test_warnings_cost_nothing_and_a_real_failure_shows_its_check_s_message(graded):
     noisy = graded["results"]["honest_warnings"]
     assert [t.message for t in noisy.tests] == [""] * len(POINTS), noisy
@@ -428,12 +430,14 @@ def test_warnings_cost_nothing_and_a_real_failure_shows_its_check_s_message(grad
 
 
 @pytest.mark.notebook
+@pytest.mark.sandbox
 def test_gradebook_tests_and_solutions_are_unchanged(graded):
     assert solutions_digest([A]) == graded["solutions_before"]
     assert _gradebook_tests(graded["course"]) == graded["tests_before"]
 
 
 @pytest.mark.notebook
+@pytest.mark.sandbox
 def test_no_page_or_reason_shows_hidden_test_code_or_what_ran_during_the_tests(graded):
     visible = {line.strip() for cell in STUDENT.cells for line in cell.source.splitlines()}
     hidden = {line.strip() for cell in SOLUTION.cells for block in HIDDEN.findall(cell.source)
@@ -451,6 +455,7 @@ def test_no_page_or_reason_shows_hidden_test_code_or_what_ran_during_the_tests(g
 
 
 @pytest.mark.notebook
+@pytest.mark.sandbox
 @pytest.mark.parametrize("student", sorted(CASES) + sorted(WALL_CASES))
 def test_hostile_submission(graded, student):
     _, statuses, score, word, *_ = CASES.get(student) or WALL_CASES[student]
@@ -462,6 +467,7 @@ def test_hostile_submission(graded, student):
 
 
 @pytest.mark.notebook
+@pytest.mark.sandbox
 def test_the_sandbox_hides_the_course_and_the_network(graded):
     autograded = graded["course"] / "autograded"
     secrets = (autograded / "read_secrets" / A / f"{A}.ipynb").read_text()

@@ -4,10 +4,12 @@ The same N submissions of 01_backprop (default 24: a mix of full, partial and un
 graded three ways, one after the other:
 
 1. ``nbgrader autograde`` (its command line, one notebook at a time, no sandbox);
-2. this grader with 2 local workers and the bubblewrap sandbox;
+2. this grader with 2 local workers and the bubblewrap sandbox, calibration included (the
+   solution and the student version graded first, as every ``grade`` run does);
 3. this grader with 2 local workers WITHOUT the sandbox (to isolate the sandbox's own cost).
 
-It prints the wall-clock times, the speed-up 1 / 2, and the sandbox's overhead per notebook:
+It prints the wall-clock times, the speed-up 1 / 2, what calibration costs per run (when it
+runs, and when an earlier run's result is reused), and the sandbox's overhead per notebook:
 the mean per-notebook execution time of 2 minus that of 3, and, separately, the bare cost of
 starting a process in the sandbox (bwrap + interpreter) against starting it directly. It also
 checks that all three agree on every score. Usage: ``python tests/benchmarks/bench_grading.py [N]``.
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.calibrate import calibrate
 from autograder.course import Course
 from autograder.examples import answered, load_pair, test_points
 from autograder.executors import LocalExecutor
@@ -62,15 +65,21 @@ def plain_nbgrader(folder, root):
 
 
 def this_grader(folder, root, sandbox):
+    """({student: score}, seconds in all, [seconds per notebook], (calibration s, cached calibration s))."""
     executor = LocalExecutor(2)
     try:
-        grader = Grader(root, [A], limits=Limits(), sandbox=sandbox, executor=executor)
-        started = time.perf_counter()
+        grader = Grader(root / "course", [A], limits=Limits(), sandbox=sandbox, executor=executor)
+        started = time.perf_counter()  # like nbgrader's, from a generated course
+        calibrate(grader, root)
+        calibration = time.perf_counter() - started
         results = grader.grade_many(find_submissions(folder))
         seconds = time.perf_counter() - started
+        reused = time.perf_counter()
+        calibrate(grader, root)  # a rerun, or the next class of the same assignment: remembered
+        cached = time.perf_counter() - reused
     finally:
         executor.close()
-    return {r.student: r.score for r in results}, seconds, [r.seconds for r in results]
+    return {r.student: r.score for r in results}, seconds, [r.seconds for r in results], (calibration, cached)
 
 
 def bare_start_cost(tmp, repeats=10):
@@ -94,12 +103,14 @@ def main(n=24):
         print(f"{n} submissions of {A}; timings are wall-clock on this machine (noisy if it is shared)")
         reference, t_nbgrader = plain_nbgrader(tmp / "class", tmp / "nbgrader")
         print(f"  nbgrader autograde (sequential, no sandbox): {t_nbgrader:7.1f} s")
-        boxed, t_boxed, per_boxed = this_grader(tmp / "class", tmp / "boxed", sandbox=True)
-        print(f"  this grader, 2 workers, sandbox:             {t_boxed:7.1f} s")
-        plain, t_plain, per_plain = this_grader(tmp / "class", tmp / "plain", sandbox=False)
+        boxed, t_boxed, per_boxed, (calibration, cached) = this_grader(tmp / "class", tmp / "boxed", sandbox=True)
+        print(f"  this grader, 2 workers, sandbox, calibrated: {t_boxed:7.1f} s")
+        plain, t_plain, per_plain, _ = this_grader(tmp / "class", tmp / "plain", sandbox=False)
         print(f"  this grader, 2 workers, no sandbox:          {t_plain:7.1f} s")
         start = bare_start_cost(tmp)
-        print(f"speed-up over nbgrader autograde: {t_nbgrader / t_boxed:.2f}x")
+        print(f"speed-up over nbgrader autograde: {t_nbgrader / t_boxed:.2f}x (calibration included)")
+        print(f"calibration per run: {calibration:.1f} s when it runs (once per assignment and environment), "
+              f"{cached:.2f} s when an earlier run's is reused")
         print(f"sandbox overhead per notebook: {statistics.mean(per_boxed) - statistics.mean(per_plain):+.2f} s "
               f"(mean execution {statistics.mean(per_boxed):.2f} s sandboxed vs {statistics.mean(per_plain):.2f} s "
               f"not); bare process start in bwrap: {1000 * start:+.0f} ms")
