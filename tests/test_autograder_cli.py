@@ -16,9 +16,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.examples import answered, load_pair
+from autograder.examples import answered, load_pair, test_points
 
 A = "01_backprop"
+TOTAL = sum(test_points(load_pair(A)[0]).values())
 
 
 def _grade(source, out, *extra, wait=True, env=None):
@@ -100,7 +101,7 @@ def test_canvas_zip_grades_and_resumes_after_kill_9(tmp_path, scratch):
     assert "calibration: unchanged" in rerun.stderr
     with open(out / "grades.csv", newline="") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
-    assert (rows["101"]["score"], rows["101"]["status"], rows["101"]["name"]) == ("50", "graded", "lovelaceada")
+    assert (rows["101"]["score"], rows["101"]["status"], rows["101"]["name"]) == (f"{TOTAL:g}", "graded", "lovelaceada")
     assert "latest of 2 uploads" in rows["101"]["reason"]
     assert (rows["102"]["score"], rows["102"]["status"]) == ("0", "graded")
     assert rows["103"]["status"] == "rejected" and "JSON" in rows["103"]["reason"]
