@@ -17,7 +17,7 @@ from autograder.feedback import HIDDEN_FROM_HERE, render
 from autograder.grade import Result
 from autograder.grade import TestOutcome as Outcome
 from autograder.journal import Journal
-from autograder.sandbox import COURSE_MOUNT, Limits, bwrap_argv, check_sandbox
+from autograder.sandbox import Limits, bwrap_argv, check_sandbox
 
 PROBE = """
 import json, os, socket
@@ -42,7 +42,7 @@ print(json.dumps(report))
 @pytest.mark.sandbox
 def test_sandbox_hides_the_course_and_the_network(tmp_path):
     check_sandbox()
-    code = PROBE % {"solutions": str(REPO / "solutions"), "utils": f"{COURSE_MOUNT}/utils"}
+    code = PROBE % {"solutions": str(REPO / "solutions"), "utils": str(REPO / "utils")}
     run = subprocess.run(bwrap_argv(Limits(), tmp_path) + [sys.executable, "-c", code],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
