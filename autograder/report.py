@@ -5,6 +5,14 @@ import tempfile
 from collections import Counter
 
 COLUMNS = ("student", "assignment", "score", "max_score", "status", "reason", "name")
+LATE_COLUMNS = ("late_days", "penalty", "final_score")  # with a late policy; ``score`` is then the raw score
+
+
+def late_cells(result, penalties):
+    """The late-policy cells of a row: days late, points taken off, and the score that counts."""
+    penalty = penalties.get((result.student, result.assignment))
+    taken = penalty.points if penalty else 0.0
+    return (penalty.days if penalty else 0, f"{taken:g}", f"{max(0.0, result.score - taken):g}")
 
 
 def format_table(results):
@@ -21,15 +29,17 @@ def format_table(results):
     return "\n".join(lines)
 
 
-def write_csv(results, path):
-    """One row per (student, assignment): score, maximum, status and why (written atomically)."""
+def write_csv(results, path, penalties=None):
+    """One row per (student, assignment): score, maximum, status and why (written atomically);
+    with ``penalties`` (``autograder.late``) also the late days, the penalty and the final score."""
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".grades-", suffix=".csv")
     with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(COLUMNS)
+        writer.writerow(COLUMNS + (LATE_COLUMNS if penalties is not None else ()))
         for r in results:
-            writer.writerow((r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status, r.reason, r.name))
+            writer.writerow((r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status, r.reason, r.name)
+                            + (late_cells(r, penalties) if penalties is not None else ()))
     os.replace(temporary, path)
     return path
 
