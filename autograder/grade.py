@@ -236,7 +236,7 @@ class Grader:
         if self.feedback_dir:
             from autograder.feedback import write_feedback
             write_feedback(self.feedback_dir / student / f"{assignment}.html", result,
-                           nbformat.reads(outcome["notebook"], as_version=4))
+                           nbformat.reads(outcome["notebook"], as_version=4), self._source(assignment))
         return result
 
     # -- running many ----------------------------------------------------------------------
