@@ -4,8 +4,8 @@ Each exercise's answer cells are compared pairwise. copydetect's filter replaces
 placeholder, so renaming variables does not hide a copy. The released student version's cell
 (signature, docstring, stub) is the boilerplate, so given code never counts; the reference
 solution takes part as one more source ("solution"), since copying it is the most common case.
-Only pairs that share a fingerprint are compared (an inverted index), which keeps 300 students
-to seconds.
+Only pairs that share enough fingerprints are compared in full (an inverted index, then a count
+of shared hashes), and identical code is fingerprinted once, which keeps 300 students to seconds.
 """
 import html
 import io
@@ -19,6 +19,7 @@ K, WINDOW = 20, 4            # tokens per fingerprint; winnowing window (copydet
 THRESHOLD = 0.8              # the lower similarity of the two sides
 MIN_TOKENS = 40              # answers shorter than this are too short to call copied
 SOLUTION = "solution"
+PREFILTER = 0.5             # a pair compared in full shares at least this fraction of the threshold in hashes
 SHOWN = 20                   # pairs per exercise shown side by side (all are listed in the CSV)
 
 
@@ -60,9 +61,10 @@ def similar_pairs(answers, templates, solutions, threshold=THRESHOLD, shown=SHOW
         sources = dict(answers[exercise])
         if exercise in solutions:
             sources[SOLUTION] = solutions[exercise]
-        prints, groups = {}, {}
+        prints, groups, cache = {}, {}, {}
         for who in sorted(sources):
-            fingerprint = _fingerprint(sources[who], boilerplate)
+            code = sources[who]
+            fingerprint = cache[code] = cache.get(code) or _fingerprint(code, boilerplate)  # stubs repeat
             if len(fingerprint.filtered_code) >= MIN_TOKENS and len(fingerprint.hashes):
                 prints[who] = fingerprint
                 groups.setdefault(fingerprint.filtered_code, []).append(who)
@@ -75,6 +77,9 @@ def similar_pairs(answers, templates, solutions, threshold=THRESHOLD, shown=SHOW
                       for pair in combinations(sorted(group), 2)}
         pairs = [(1.0, a, b) for members in leaders.values() for a, b in combinations(members, 2)]
         for first, second in candidates:
+            shared = len(prints[first].hashes & prints[second].hashes)
+            if shared < PREFILTER * threshold * min(len(prints[first].hashes), len(prints[second].hashes)):
+                continue  # too few fingerprints in common to come near the threshold
             _, (one, two), _ = compare_files(prints[first], prints[second])
             if min(one, two) >= threshold:
                 pairs += [(float(min(one, two)), *sorted((a, b))) for a in leaders[first] for b in leaders[second]]
