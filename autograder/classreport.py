@@ -94,8 +94,10 @@ def _plot(draw):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     figure, axes = plt.subplots(figsize=(6.4, 3.2), dpi=100)
-    draw(axes)
+    if draw(axes) == "counts":
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole notebooks
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})  # no version stamp: same bytes each run
@@ -111,6 +113,7 @@ def plots(rows, counted):
     def scores(ax):
         ax.hist(graded, bins=range(0, 105, 5), color="#3b6ea8")
         ax.set(xlabel="score (% of the maximum)", ylabel="notebooks", title="Score distribution")
+        return "counts"
 
     def rates(ax):
         labels = [t["title"][:40] for t in counted["tests"]]
@@ -120,10 +123,12 @@ def plots(rows, counted):
     def statuses(ax):
         ax.bar(list(counted["statuses"]), list(counted["statuses"].values()), color="#888")
         ax.set(ylabel="submissions", title="Statuses")
+        return "counts"
 
     def times(ax):
         ax.hist(seconds, bins=20, color="#a86b3b")
         ax.set(xlabel="seconds per submission", ylabel="notebooks", title="Time per submission")
+        return "counts"
 
     return {"scores": _plot(scores), "pass_rate": _plot(rates), "statuses": _plot(statuses), "time": _plot(times)}
 

@@ -57,6 +57,16 @@ def write_similarity(out, threshold):
     return pairs
 
 
+def _assignment_of(results):
+    """``(student, file stem) -> assignment`` for LMS uploads: the stem when it names one of the
+    student's results, else the student's only assignment (a renamed file), else None."""
+    keys = {(r.student, r.assignment) for r in results}
+    only = {}
+    for student, assignment in keys:
+        only[student] = None if student in only else assignment
+    return lambda student, stem: stem if (student, stem) in keys else only.get(student)
+
+
 def finish_run(out, results=None, late_policy=None, lms_zip=None, canvas_columns=None, roster=None,
                threshold=None):
     """Penalties into grades.csv, the LMS files, similarity and the class report; prints where."""
@@ -73,9 +83,7 @@ def finish_run(out, results=None, late_policy=None, lms_zip=None, canvas_columns
         policy = LatePolicy.load(late_policy)
         lms = {}
         if lms_zip and zipfile.is_zipfile(lms_zip):
-            by_name = {(r.student, r.assignment): r.assignment for r in results}
-            lms = zip_times(lms_zip, lambda student, stem: by_name.get((student, stem)) or next(
-                (a for (s, a) in by_name if s == student), None))
+            lms = zip_times(lms_zip, _assignment_of(results))
         penalties = late_penalties(results, policy, lms)
         results = [replace(r, reason=f"{r.reason}; {penalties[(r.student, r.assignment)].note}")
                    if penalties.get((r.student, r.assignment), None) and penalties[(r.student, r.assignment)].note
