@@ -13,7 +13,7 @@ from autograder.classreport import load, tables, write_report
 from autograder.examples import load_pair, write_demo_submissions
 from autograder.export import CANVAS_FIXED, canvas_csv, moodle_csv, number
 from autograder.feedback import render
-from autograder.grade import Result, TestOutcome
+from autograder.grade import Result, TestOutcome as Outcome
 from autograder.late import LatePolicy, PolicyError, penalties, zip_times
 from autograder.report import write_csv
 from autograder.similarity import SOLUTION, answer_cells, similar_pairs
@@ -126,7 +126,7 @@ def test_a_planted_copy_with_renamed_variables_is_reported_and_the_template_is_n
 
 
 def graded_folder(tmp_path):
-    tests = lambda *outcomes: [TestOutcome(g, s, m, msg, where) for g, s, m, msg, where in outcomes]
+    tests = lambda *outcomes: [Outcome(g, s, m, msg, where) for g, s, m, msg, where in outcomes]
     results = [
         result("a", 10, tests=tests(("t1", 5, 5, "", ""), ("t2", 5, 5, "", ""))),
         result("b", 5, tests=tests(("t1", 5, 5, "", ""), ("t2", 0, 5, "expected 3.1, got 2", "hidden"))),
@@ -163,7 +163,7 @@ def test_feedback_titles_exercises_says_visible_or_hidden_and_shows_no_student_h
     notebook = nbformat.v4.new_notebook(cells=list(solution.cells))
     notebook.cells.insert(3, nbformat.v4.new_markdown_cell("<script>alert('x')</script> **mine**"))
     outcome = Result("s", "01_backprop", 0, 50, "graded", "failed", [
-        TestOutcome("backprop-value", 0, 15, "Value.backward: wrong gradient", "hidden")])
+        Outcome("backprop-value", 0, 15, "Value.backward: wrong gradient", "hidden")])
     page = render(outcome, notebook, solution)
     assert "Exercise 4 — a scalar autograd engine" in page and "failed a hidden check" in page
     assert "<script>alert" not in page and "&lt;script&gt;alert" in page
@@ -195,3 +195,21 @@ def test_check_gives_the_graders_visible_verdicts_for_the_demo_submissions(tmp_p
             expected = ("passed" if test.score >= test.max_score or test.failed_in == "hidden" else
                         "not attempted" if test.message.startswith("not attempted") else "failed")
             assert mine[test.grade_id] == expected, (student, test)
+
+
+def test_report_command_writes_the_lms_files_from_grades_csv_and_refuses_a_folder_never_graded(tmp_path, capsys):
+    from autograder.cli import main
+    results = graded_folder(tmp_path)
+    assert main(["report", str(tmp_path)]) == 0
+    canvas = {row[1]: row[5] for row in read(tmp_path / "canvas.csv")[2:]}
+    assert canvas == {r.student: number(r.score) for r in results}
+    assert main(["report", str(tmp_path / "never")]) == 2 and "grade" in capsys.readouterr().err
+
+
+def test_a_failure_is_placed_in_the_visible_or_the_hidden_part_of_its_test_cell_by_line():
+    from autograder.execute import cell_line
+    from autograder.grade import _failed_in
+    source = "check(a)\ncheck(b)\n### BEGIN HIDDEN TESTS\ncheck(c)\n### END HIDDEN TESTS\n"
+    frame = "\x1b[0;32mCell In[7], line 4\x1b[0m\n----> 4 check(c)"
+    assert cell_line(["---", "Traceback", frame, "File .../utils/checks.py:10"]) == 4
+    assert [_failed_in(source, {"error": {"line": n}}) for n in (2, 4, None)] == ["visible", "hidden", ""]
