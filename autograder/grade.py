@@ -309,7 +309,8 @@ def require_locked_cells(notebook, source):
     again after the locked cell before it. Two copies of a locked cell, or locked cells in
     another order, cannot be repaired without guessing: the submission is rejected. Returns
     the grade ids that were deleted or changed (test cells are released without their hidden
-    part, so only their deletion counts).
+    part, and the published edition points its set-up cell at its own repository, so only the
+    deletion of those counts).
     """
     def grade_id(cell):
         return cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -332,7 +333,7 @@ def require_locked_cells(notebook, source):
         if name not in wanted:
             position = position if found is None else found + 1
             continue
-        if found is not None and not original.metadata["nbgrader"].get("grade") \
+        if found is not None and not original.metadata["nbgrader"].get("grade") and not name.endswith("-setup") \
                 and notebook.cells[found].source != original.source:
             restored.append(name)  # changed: nbgrader's OverwriteCells puts the source's content back
         if found is None:

@@ -45,3 +45,57 @@ def test_wrong_answers_lose_exactly_their_points(mistakes):
         notebook = mutate(notebook, *MISTAKES[mistake])
     executed, _ = execute(notebook, A)
     assert failed_tests(executed) == {MISTAKES[m][0] for m in mistakes}
+
+
+# Exercise 8 (softmax cross-entropy, issue 17): each mistake alone, in the graded cells only (the plots feed
+# no test), and an honest answer in another style that must keep its points.
+SOFTMAX = "backprop-softmax"
+SOFTMAX_MISTAKES = {
+    "exp overflows (no max subtracted)": [("shifted = scores - scores.max(axis=1, keepdims=True)", "shifted = scores")],
+    "log of the softmax (log 0 where p underflows)":
+        [("log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))",
+          "log_probs = np.log(np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True))")],
+    "gradient not divided by N": [("return float(loss), dscores / n", "return float(loss), dscores")],
+    "summed loss instead of the mean": [("loss = -log_probs[rows, y].mean()", "loss = -log_probs[rows, y].sum()")],
+    "softmax over the batch axis": [("scores.max(axis=1, keepdims=True)", "scores.max(axis=0, keepdims=True)"),
+                                    ("np.exp(shifted).sum(axis=1, keepdims=True)", "np.exp(shifted).sum(axis=0, keepdims=True)")],
+    "one-hot not subtracted": [("    dscores[rows, y] -= 1.0", "    pass")],
+}
+SOFTMAX_HONEST = '''
+def softmax_cross_entropy(scores, y):
+    s = np.array(scores, dtype=float)
+    n, c = s.shape
+    log_norm = np.logaddexp.reduce(s, axis=1)               # log-sum-exp, stable
+    one_hot = np.eye(c)[y]
+    loss = np.mean(log_norm - np.sum(one_hot * s, axis=1))
+    probabilities = np.exp(s - log_norm[:, None])
+    return loss.item(), (probabilities - one_hot) / n
+'''
+
+
+def _graded_part(notebook):
+    notebook.cells = [cell for cell in notebook.cells if "nbgrader" in cell.metadata]
+    return notebook
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("mistake", list(SOFTMAX_MISTAKES))
+def test_softmax_mistake_fails_only_its_exercise(mistake):
+    from notebook_tools import errors, plant
+    notebook = plant(_graded_part(load(A)), SOFTMAX, SOFTMAX_MISTAKES[mistake])
+    executed, _ = execute(notebook, A)
+    assert failed_tests(executed) == {SOFTMAX}, errors(executed)
+
+
+@pytest.mark.notebook
+def test_softmax_honest_answer_keeps_its_points():
+    from notebook_tools import errors, replace_answer
+    executed, _ = execute(replace_answer(_graded_part(load(A)), SOFTMAX, SOFTMAX_HONEST.strip("\n")), A)
+    assert failed_tests(executed) == set(), errors(executed)
+
+
+def test_softmax_mistakes_change_the_answer():
+    from notebook_tools import answer_source, plant
+    notebook = load(A)
+    for mistake, replacements in SOFTMAX_MISTAKES.items():
+        assert answer_source(plant(notebook, SOFTMAX, replacements), SOFTMAX) != answer_source(notebook, SOFTMAX), mistake

@@ -89,3 +89,57 @@ def test_each_mistake_fails_only_its_exercise(round_name):
     missed = {f"{test_id}: {what}" for test_id, (what, _) in mutants.items() if test_id not in failed}
     assert not missed, f"these mistakes still earn full points: {sorted(missed)}"
     assert failed == set(mutants), f"exercises without a mistake lost points: {sorted(failed - set(mutants))}"
+
+
+# Exercise 7 (inverted dropout, issue 17): each mistake alone, and an honest answer in another style.
+DROPOUT = "batchnorm-dropout-inverted"
+DROPOUT_MISTAKES = {
+    "no 1/(1 - p) rescale": [("return x * keep / (1.0 - p)", "return x * keep")],
+    "drops in eval mode too": [("if not training or p == 0.0:", "if p == 0.0:")],
+    "keeps with probability p instead of 1 - p": [(">= p", "< p")],
+    "p = 1 divides by zero": [("    if p == 1.0:\n        return torch.zeros_like(x)\n", "")],
+    "one mask for the whole batch": [("torch.rand(x.shape, generator", "torch.rand(x.shape[1:], generator")],
+    "the layer ignores its mode": [("return dropout(x, self.p, self.training)", "return dropout(x, self.p, True)")],
+}
+DROPOUT_HONEST = '''
+def dropout(x, p, training, generator=None):
+    if p < 0 or p > 1:
+        raise ValueError("p is a probability")
+    if not training:
+        return x.clone()
+    mask = torch.empty_like(x).bernoulli_(1 - p, generator=generator)
+    scale = 0.0 if p == 1 else 1 / (1 - p)
+    return mask * x * scale
+
+
+class Dropout(nn.Module):
+    def __init__(self, p=0.5):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        return dropout(x, self.p, training=self.training)
+'''
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("mistake", list(DROPOUT_MISTAKES))
+def test_dropout_mistake_fails_only_its_exercise(mistake):
+    from notebook_tools import errors, plant
+    notebook = plant(graded_part(load(ASSIGNMENT)), DROPOUT, DROPOUT_MISTAKES[mistake])
+    executed, _ = execute(notebook, ASSIGNMENT)
+    assert failed_tests(executed) == {DROPOUT}, errors(executed)
+
+
+@pytest.mark.notebook
+def test_dropout_honest_answer_keeps_its_points():
+    from notebook_tools import errors, replace_answer
+    executed, _ = execute(replace_answer(graded_part(load(ASSIGNMENT)), DROPOUT, DROPOUT_HONEST.strip("\n")), ASSIGNMENT)
+    assert failed_tests(executed) == set(), errors(executed)
+
+
+def test_dropout_mistakes_change_the_answer():
+    from notebook_tools import answer_source, plant
+    notebook = load(ASSIGNMENT)
+    for mistake, replacements in DROPOUT_MISTAKES.items():
+        assert answer_source(plant(notebook, DROPOUT, replacements), DROPOUT) != answer_source(notebook, DROPOUT), mistake

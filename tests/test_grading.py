@@ -51,8 +51,8 @@ def test_demo_runs_without_an_activated_environment():
     assert run.returncode == 0, run.stderr[-3000:]
     assert "in the sandbox" in run.stderr  # the demo takes the sandboxed, parallel path
     rows = {line.split()[0]: line for line in run.stdout.splitlines() if line.split()[:1]}
-    assert "50 / 50  graded" in rows["ada"]
-    assert "0 / 50   graded" in rows["ben"]
-    assert "graded" in rows["cleo"] and "/ 50" in rows["cleo"] and not rows["cleo"].split()[2] in ("0", "50")
+    assert "60 / 60  graded" in rows["ada"]
+    assert "0 / 60   graded" in rows["ben"]
+    assert "graded" in rows["cleo"] and "/ 60" in rows["cleo"] and not rows["cleo"].split()[2] in ("0", "60")
     assert "rejected" in rows["dev"] and "JSON" in rows["dev"]
     assert "error" in rows["eve"] and "kernel" in rows["eve"].lower()

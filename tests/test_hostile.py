@@ -304,7 +304,24 @@ WALL_CASES = {
                                              "    print('NETWORK REACHED')\nexcept OSError as error:\n"
                                              "    print('no network:', error)"), {"graded"}, 0, ""),
 }
+NOISY_CIRCUIT = """import warnings
+import torch
+import torch.nn.functional as F
+
+
+def circuit(x, y, z):
+    t = torch.ones(2, requires_grad=True)
+    loss = float(t.sum())                     # a scalar from a tensor that requires grad
+    copied = torch.tensor(torch.zeros(2))     # copy-constructing a tensor warns
+    probabilities = F.softmax(torch.zeros(3))  # softmax without dim warns
+    warnings.warn("a warning of the student's own", UserWarning)
+    q = x + y
+    return {"q": q, "f": q * z, "df_dq": z, "df_dx": z, "df_dy": z, "df_dz": q}
+"""
 HONEST = {"honest_full": (answered(STUDENT, SOLUTION), TOTAL),
+          "honest_warnings": (with_answer(answered(STUDENT, SOLUTION), FIRST, NOISY_CIRCUIT), TOTAL),
+          "honest_but_wrong_circuit": (with_answer(answered(STUDENT, SOLUTION), FIRST, WRONG_CIRCUIT),
+                                       TOTAL - POINTS[FIRST]),
           "honest_partial": (answered(STUDENT, SOLUTION, sorted(POINTS)[::2]),
                              sum(POINTS[t] for t in sorted(POINTS)[::2])),
           "honest_styles": (cells_after_imports(answered(STUDENT, SOLUTION), HONEST_EXTRAS,
@@ -398,6 +415,16 @@ def test_the_run_completes_and_honest_students_get_exactly_their_points(graded):
     assert set(results) == set(CASES) | set(WALL_CASES) | set(HONEST)
     for student, (_, points) in HONEST.items():
         assert (results[student].status, results[student].score) == ("graded", points), results[student]
+
+
+@pytest.mark.notebook
+def test_warnings_cost_nothing_and_a_real_failure_shows_its_check_s_message(graded):
+    noisy = graded["results"]["honest_warnings"]
+    assert [t.message for t in noisy.tests] == [""] * len(POINTS), noisy
+    page = (graded["root"] / "feedback" / "honest_warnings" / f"{A}.html").read_text()
+    assert "This test printed warnings; warnings cost no points." in page
+    wrong = next(t for t in graded["results"]["honest_but_wrong_circuit"].tests if t.grade_id == FIRST)
+    assert wrong.score == 0 and "values differ" in wrong.message and "expected" in wrong.message, wrong
 
 
 @pytest.mark.notebook
