@@ -213,3 +213,19 @@ def test_a_failure_is_placed_in_the_visible_or_the_hidden_part_of_its_test_cell_
     frame = "\x1b[0;32mCell In[7], line 4\x1b[0m\n----> 4 check(c)"
     assert cell_line(["---", "Traceback", frame, "File .../utils/checks.py:10"]) == 4
     assert [_failed_in(source, {"error": {"line": n}}) for n in (2, 4, None)] == ["visible", "hidden", ""]
+
+
+def test_check_warns_about_cells_run_out_of_order_and_answers_leaning_on_an_added_cell():
+    from utils.selfcheck import warnings_for
+    _, student = load_pair("01_backprop")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.from_dict(dict(c)) for c in student.cells])
+    answer = next(i for i, c in enumerate(notebook.cells) if c.metadata.get("nbgrader", {}).get("solution"))
+    notebook.cells.insert(answer, nbformat.v4.new_code_cell("SCALE = 2.0"))
+    notebook.cells[answer + 1].source += "\nSCALE * 1"
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    for count, cell in enumerate(code, start=1):
+        cell.execution_count = count
+    code[3].execution_count, code[4].execution_count = 5, 4
+    found = warnings_for(notebook)
+    assert any("out of order" in w for w in found)
+    assert any("`SCALE`" in w and "you added" in w for w in found)
