@@ -57,6 +57,17 @@ def write_similarity(out, threshold):
     return pairs
 
 
+def penalties_in(grades):
+    """The penalties an earlier run with a late policy wrote into ``grades.csv`` (None if none), so
+    that a later ``report`` without the policy exports the same final scores."""
+    from autograder.late import Penalty
+    with open(grades, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or "penalty" not in rows[0]:
+        return None
+    return {(r["student"], r["assignment"]): Penalty(int(r["late_days"]), 0.0, float(r["penalty"])) for r in rows}
+
+
 def _assignment_of(results):
     """``(student, file stem) -> assignment`` for LMS uploads: the stem when it names one of the
     student's results, else the student's only assignment (a renamed file), else None."""
@@ -89,6 +100,8 @@ def finish_run(out, results=None, late_policy=None, lms_zip=None, canvas_columns
                    if penalties.get((r.student, r.assignment), None) and penalties[(r.student, r.assignment)].note
                    else r for r in results]
         write_csv(results, out / "grades.csv", penalties)
+    else:
+        penalties = penalties_in(out / "grades.csv")
     written = [canvas_csv(results, out / "canvas.csv", canvas_columns, penalties)]
     emails = read_roster(roster) if roster else None
     for assignment in sorted({r.assignment for r in results}):

@@ -229,3 +229,17 @@ def test_check_warns_about_cells_run_out_of_order_and_answers_leaning_on_an_adde
     found = warnings_for(notebook)
     assert any("out of order" in w for w in found)
     assert any("`SCALE`" in w and "you added" in w for w in found)
+
+
+def test_a_later_report_without_the_policy_exports_the_penalised_scores_grades_csv_shows(tmp_path):
+    from autograder.outputs import finish_run
+    results = graded_folder(tmp_path)
+    (tmp_path / "late.toml").write_text('[due]\n01_backprop = "2026-03-02T23:59:00+00:00"\n'
+                                        '[penalty]\npercent_per_day = 10\n[files]\ntimes = "times.csv"\n')
+    (tmp_path / "times.csv").write_text("student,assignment,submitted\na,01_backprop,2026-03-03T10:00:00+00:00\n")
+    finish_run(tmp_path, results, tmp_path / "late.toml")
+    graded = {r["student"]: r for r in csv.DictReader(open(tmp_path / "grades.csv"))}
+    assert (graded["a"]["score"], graded["a"]["penalty"], graded["a"]["final_score"]) == ("10", "1", "9")
+    finish_run(tmp_path)  # no policy this time: the same final scores go to the LMS
+    assert {row[1]: row[5] for row in read(tmp_path / "canvas.csv")[2:]}["a"] == "9"
+    assert {row[0]: row[1] for row in read(tmp_path / "moodle-01_backprop.csv")[1:]}["a"] == "9"
