@@ -122,6 +122,10 @@ def cmd_report(args):
         print(f"{args.out / 'grades.csv'} does not exist: run python -m autograder grade ... --out {args.out} first",
               file=sys.stderr)
         return 2
+    wrong = [item for item in args.canvas_column if "=" not in item]
+    if wrong:
+        print(f"report: --canvas-column wants ASSIGNMENT=HEADER, not {wrong[0]!r}", file=sys.stderr)
+        return 2
     columns = dict(item.split("=", 1) for item in args.canvas_column)
     try:
         page = finish_run(args.out, None, args.late_policy, args.submissions, columns, args.roster, args.threshold)
