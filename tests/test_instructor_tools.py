@@ -243,3 +243,25 @@ def test_a_later_report_without_the_policy_exports_the_penalised_scores_grades_c
     finish_run(tmp_path)  # no policy this time: the same final scores go to the LMS
     assert {row[1]: row[5] for row in read(tmp_path / "canvas.csv")[2:]}["a"] == "9"
     assert {row[0]: row[1] for row in read(tmp_path / "moodle-01_backprop.csv")[1:]}["a"] == "9"
+
+
+@pytest.mark.notebook
+def test_an_answer_that_fails_only_a_hidden_check_is_labelled_hidden_and_passes_check(tmp_path):
+    from autograder.examples import answered
+    from autograder.grade import Grader
+    from autograder.ingest import Submission
+    from utils.selfcheck import run
+
+    solution, student = load_pair("01_backprop")
+    notebook = answered(student, solution)
+    cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "backprop-gates-answer")
+    cell.source += ("\n\nfirst_version = gate_backward\n\n\ndef gate_backward(gate, a, b, upstream):\n"
+                    "    if gate == \"max\":  # right only when a > b, as in the visible checks\n"
+                    "        return (upstream, 0.0)\n    return first_version(gate, a, b, upstream)\n")
+    path = tmp_path / "zed" / "01_backprop.ipynb"
+    path.parent.mkdir()
+    nbformat.write(notebook, path)
+    graded = Grader(tmp_path / "course", ["01_backprop"], sandbox=False).grade(Submission("zed", "01_backprop", path))
+    assert [(t.grade_id, t.failed_in) for t in graded.tests if t.score < t.max_score] == [("backprop-gates", "hidden")]
+    verdicts, _ = run(notebook, path.parent)
+    assert {v.grade_id: v.status for v in verdicts}["backprop-gates"] == "passed"
