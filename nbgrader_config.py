@@ -11,6 +11,11 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.source_directory = "solutions"   # the truth: solutions and hidden tests
 c.CourseDirectory.release_directory = "notebooks"  # generated student versions, committed
 
+# nbgrader's exchange (where `nbgrader release_assignment`/`collect` and the Assignments tab look).
+# Kept inside the repository (git-ignored) so the formgrader finds it without a system folder.
+c.Exchange.root = os.path.join(c.CourseDirectory.root, "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)
+
 c.Execute.timeout = 120          # seconds per cell while grading
 c.Execute.kernel_name = "python3"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

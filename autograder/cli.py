@@ -86,6 +86,8 @@ def run_grading(submissions, out, assignment_ids, args):
     print(format_table(results))
     print(f"\nwrote {write_csv(results, out / 'grades.csv')} and feedback in {out / 'feedback'}")
     print(summary(results, time.perf_counter() - started, len(resumed)))
+    from autograder.outputs import finish_run
+    finish_run(out, results, getattr(args, "late_policy", None), getattr(args, "submissions", None))
     return results
 
 
@@ -150,6 +152,32 @@ def cmd_demo(args):
     return 0
 
 
+def cmd_report(args):
+    from autograder.late import PolicyError
+    from autograder.outputs import finish_run
+    if not (args.out / "grades.csv").exists():
+        print(f"{args.out / 'grades.csv'} does not exist: run python -m autograder grade ... --out {args.out} first",
+              file=sys.stderr)
+        return 2
+    wrong = [item for item in args.canvas_column if "=" not in item]
+    if wrong:
+        print(f"report: --canvas-column wants ASSIGNMENT=HEADER, not {wrong[0]!r}", file=sys.stderr)
+        return 2
+    columns = dict(item.split("=", 1) for item in args.canvas_column)
+    try:
+        page = finish_run(args.out, None, args.late_policy, args.submissions, columns, args.roster, args.threshold)
+    except (PolicyError, ValueError) as why:
+        print(f"report: {why}", file=sys.stderr)
+        return 2
+    print(page)
+    return 0
+
+
+def cmd_check(args):
+    from utils.selfcheck import main
+    return main([str(path) for path in args.notebooks])
+
+
 def _execution_options(parser):
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     parser.add_argument("--dask-scheduler", metavar="ADDRESS", default=None,
@@ -187,7 +215,22 @@ def build_parser():
     p.add_argument("--assignment", action="append", choices=assignments(),
                    help="only these assignments (default: those the submissions are)")
     _execution_options(p)
+    p.add_argument("--late-policy", type=Path, metavar="TOML", help="due dates, extensions, penalty (see docs/)")
     p.set_defaults(run=cmd_grade)
+
+    p = sub.add_parser("report", help="class report, similarity and LMS files of a grading folder")
+    p.add_argument("out", type=Path, metavar="OUT", help="the --out folder of a grade run")
+    p.add_argument("--late-policy", type=Path, metavar="TOML", help="apply a late policy (rewrites grades.csv)")
+    p.add_argument("--submissions", type=Path, metavar="ZIP", help="the LMS zip, for its upload times")
+    p.add_argument("--canvas-column", action="append", default=[], metavar="ASSIGNMENT=HEADER",
+                   help='the Canvas column to update, e.g. 01_backprop="Backprop (1234)"')
+    p.add_argument("--roster", type=Path, metavar="CSV", help="student,email: key the Moodle files by e-mail")
+    p.add_argument("--threshold", type=float, default=None, help="similarity to report (default 0.8)")
+    p.set_defaults(run=cmd_report)
+
+    p = sub.add_parser("check", help="a student's self-check: run a notebook as the grader does, visible checks only")
+    p.add_argument("notebooks", type=Path, nargs="+", metavar="NOTEBOOK")
+    p.set_defaults(run=cmd_check)
 
     p = sub.add_parser("demo", help="grade bundled example submissions in a temporary course")
     p.add_argument("--assignment", default="01_backprop", choices=assignments())

@@ -141,6 +141,17 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_FRAME = re.compile(r"Cell In\[(\d+)\]")
 CHECKS_FILE = re.compile(r"^File \S*/utils/checks\.py:")
 UTILS_FILE = re.compile(r"^File \S*/utils/[a-z_]+\.py:")
+CELL_LINE = re.compile(r"Cell In\[\d+\], line (\d+)")
+
+
+def cell_line(traceback):
+    """The line of the running cell an error came from (its outermost cell frame), or None:
+    enough for the coordinator to say whether a visible or a hidden check failed."""
+    for entry in traceback or []:
+        found = CELL_LINE.search(ANSI.sub("", entry))
+        if found:
+            return int(found.group(1))
+    return None
 
 
 def from_checks(traceback, locked_counts):
@@ -172,6 +183,7 @@ def judged(wire, locked_counts, locked):
     checks = from_checks(error.get("traceback"), locked_counts)
     return {"completed": wire.get("completed", False),
             "error": {"ename": str(error.get("ename", ""))[:100], "from_checks": checks,
+                      "line": cell_line(error.get("traceback")),
                       "message": str(error.get("evalue", ""))[:4000 if checks else 300] if checks or locked else ""}}
 
 

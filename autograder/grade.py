@@ -44,6 +44,7 @@ class TestOutcome:
     score: float
     max_score: float
     message: str = ""
+    failed_in: str = ""  # "visible" or "hidden": which part of the test cell raised (never its code)
 
 
 @dataclass
@@ -186,7 +187,7 @@ class Grader:
         cells = {int(i): v for i, v in outcome.get("cells", {}).items()}
         refused = context["refused"]
         refused_exercises = {exercise_of(notebook, i) for i in refused}
-        verdicts = {}
+        verdicts, failed_in = {}, {}
         for index, cell in enumerate(notebook.cells):
             meta = cell.metadata.get("nbgrader", {})
             if not (meta.get("grade") and cell.cell_type == "code"):
@@ -194,6 +195,7 @@ class Grader:
             verdicts[meta["grade_id"]] = verdict = _verdict(
                 cell, cells.get(index, {}), meta["grade_id"] in outcome["tampered_tests"],
                 meta["grade_id"] + "-answer" in refused_exercises)
+            failed_in[meta["grade_id"]] = _failed_in(cell.source, cells.get(index, {})) if verdict else ""
             cell.outputs = [o for o in cell.outputs if o.get("output_type") == "stream" and o.get("name") == "stdout"]
             if verdict:
                 cell.outputs.append(nbformat.v4.new_output("error", ename="TestFailed", evalue=verdict, traceback=[]))
@@ -206,7 +208,8 @@ class Grader:
         nbformat.write(notebook, target)
         with Gradebook(self.course.gradebook_url) as gradebook:
             submitted = gradebook.find_submission_notebook(info.notebook_id, assignment, student)
-            tests = [TestOutcome(g.name, float(g.score), float(g.max_score), verdicts.get(g.name, ""))
+            tests = [TestOutcome(g.name, float(g.score), float(g.max_score), verdicts.get(g.name, ""),
+                                 failed_in.get(g.name, ""))
                      for g in sorted(submitted.grades, key=lambda g: info.test_ids.index(g.name)
                                      if g.name in info.test_ids else 0)]
             score = float(submitted.score)
@@ -229,7 +232,7 @@ class Grader:
         if self.feedback_dir:
             from autograder.feedback import write_feedback
             write_feedback(self.feedback_dir / student / f"{assignment}.html", result,
-                           nbformat.reads(outcome["notebook"], as_version=4))
+                           nbformat.reads(outcome["notebook"], as_version=4), self._source(assignment))
         return result
 
     # -- running many ----------------------------------------------------------------------
@@ -378,6 +381,19 @@ def require_locked_cells(notebook, source):
             found = position
         position = found + 1
     return restored
+
+
+def _failed_in(source, seen):
+    """ "hidden" when a test cell's error came from a line of its hidden block, "visible" from
+    another line, "" when no line is known (not run, policy, tampering)."""
+    line = (seen.get("error") or {}).get("line")
+    if not line:
+        return ""
+    for block in HIDDEN.finditer(source):
+        first = source.count("\n", 0, block.start()) + 1
+        if first <= line <= source.count("\n", 0, block.end()) + 1:
+            return "hidden"
+    return "visible"
 
 
 def _verdict(cell, seen, tampered, refused):

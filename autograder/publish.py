@@ -206,13 +206,18 @@ cells: the grader puts them back.
 
 1. *Kernel → Restart Kernel and Run All Cells*: every check cell must finish without an error. A notebook
    that only works in the order you happened to run it fails when it is graded.
-2. Or from a terminal, which stops at the first cell that raises and names it:
+2. Run it the way the grader does: the answer policy first, then a fresh kernel, top to bottom, with
+   the visible checks. It prints each exercise as passed, failed (with the message) or not attempted,
+   and warns about cells run out of order and answers that lean on a cell you added:
 
    ```bash
-   jupyter nbconvert --to notebook --execute --output checked notebooks/01_backprop/01_backprop.ipynb
+   python -m utils.selfcheck notebooks/01_backprop/01_backprop.ipynb
    ```
 
-3. Check your answers against the grader's *answer policy*: it refuses to run an answer that
+   In Colab, save the notebook (*File → Save*), mount your Drive, and run in a new cell
+   `from utils.selfcheck import check; check("/content/drive/MyDrive/Colab Notebooks/01_backprop.ipynb")`.
+
+3. The answer policy on its own: it refuses to run an answer that
    imports beyond numpy, torch, matplotlib and a few standard modules, reaches into Python's
    machinery (`getattr`, `eval`, `open`, dunder attributes, the notebook's history), patches the
    checks, or calls the library function an exercise asks you to write yourself (each exercise's

@@ -13,6 +13,15 @@ def spreadsheet_safe(text):
     (OWASP's CSV-injection advice). Only for text columns: scores stay numbers."""
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
+LATE_COLUMNS = ("late_days", "penalty", "final_score")  # with a late policy; ``score`` is then the raw score
+
+
+def late_cells(result, penalties):
+    """The late-policy cells of a row: days late, points taken off, and the score that counts."""
+    penalty = penalties.get((result.student, result.assignment))
+    taken = penalty.points if penalty else 0.0
+    return (penalty.days if penalty else 0, f"{taken:g}", f"{max(0.0, result.score - taken):g}")
+
 
 def format_table(results):
     """A fixed-width table, one row per result, ready to print."""
@@ -28,17 +37,19 @@ def format_table(results):
     return "\n".join(lines)
 
 
-def write_csv(results, path):
+def write_csv(results, path, penalties=None):
     """One row per (student, assignment): score, maximum, status and why (written atomically;
-    text that a spreadsheet would read as a formula is escaped)."""
+    text that a spreadsheet would read as a formula is escaped); with ``penalties``
+    (``autograder.late``) also the late days, the penalty and the final score."""
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".grades-", suffix=".csv")
     with os.fdopen(handle, "w", newline="", encoding="utf-8", errors="backslashreplace") as out:
         writer = csv.writer(out)
-        writer.writerow(COLUMNS)
+        writer.writerow(COLUMNS + (LATE_COLUMNS if penalties is not None else ()))
         for r in results:
             writer.writerow((spreadsheet_safe(r.student), spreadsheet_safe(r.assignment), f"{r.score:g}",
-                             f"{r.max_score:g}", r.status, spreadsheet_safe(r.reason), spreadsheet_safe(r.name)))
+                             f"{r.max_score:g}", r.status, spreadsheet_safe(r.reason), spreadsheet_safe(r.name))
+                            + (late_cells(r, penalties) if penalties is not None else ()))
     os.replace(temporary, path)
     return path
 

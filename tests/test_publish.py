@@ -27,7 +27,7 @@ EXPECTED_FILES = sorted(NOTEBOOK_FILES + [
     "data/README.md", "data/make_mnist_subset.py", "data/mnist_5k.npz",
     "utils/__init__.py", "utils/batchnorm.py", "utils/checks.py", "utils/colab.py", "utils/conv.py",
     "utils/data.py", "utils/device.py", "utils/graph.py", "utils/init.py", "utils/optim.py",
-    "utils/plotting.py", "utils/policy.py", "utils/runtime.py", "utils/widgets.py",
+    "utils/plotting.py", "utils/policy.py", "utils/runtime.py", "utils/selfcheck.py", "utils/widgets.py",
 ])
 
 REPLAY = '''
