@@ -39,17 +39,22 @@ class CalibrationFailed(RuntimeError):
 
 def setup_failure(notebook):
     """Why the notebook's set-up failed, or None: the first locked, ungraded code cell before the
-    first answer or student-written cell (the set-up and imports cells) whose run raised, with its
-    exception. No student code ran before it, so its message is the kernel's, not the student's."""
+    first answer (the set-up and imports cells) whose run raised, with its exception. Its message
+    is quoted only when no student-written cell ran before it: then the kernel wrote it, not the
+    student's code (which could make it say anything to the instructor)."""
+    student_ran = False
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") or meta.get("grade") or (cell.cell_type == "code" and not meta.get("locked")):
-            return None  # from here on a student's code has run: what fails is theirs to answer for
-        if cell.cell_type != "code" or not meta.get("locked"):
+        if meta.get("solution") or meta.get("grade"):
+            return None
+        if cell.cell_type != "code":
+            continue
+        if not meta.get("locked"):
+            student_ran = True
             continue
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error" and output.get("ename") != NOT_RUN:
-                evalue = (str(output.get("evalue", "")).strip().splitlines() or [""])[0][:300]
+                evalue = "" if student_ran else (str(output.get("evalue", "")).strip().splitlines() or [""])[0][:300]
                 return f"the set-up cell {meta.get('grade_id')} raised {output.get('ename')}: {evalue}".rstrip(": ")
     return None
 

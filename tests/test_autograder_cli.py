@@ -16,10 +16,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.examples import answered, load_pair, test_points
+from autograder.examples import answered, load_pair
+from autograder.examples import test_points as points_of
 
 A = "01_backprop"
-TOTAL = sum(test_points(load_pair(A)[0]).values())
+TOTAL = sum(points_of(load_pair(A)[0]).values())
 
 
 def _grade(source, out, *extra, wait=True, env=None):

@@ -164,7 +164,7 @@ CASES = {
     "wrong_kernel": ("wrong-kernel", {"graded"}, TOTAL, "kernel"),
     # ---- the locked cells: restored, or rejected when they cannot be ----
     "deleted_tests": (drop_tests(answered(STUDENT, SOLUTION)), {"flagged"}, TOTAL, "restored the locked cell"),
-    "edited_tests": (edit_tests(STUDENT, source="pass"), {"graded"}, 0, "failed 7 of 7"),
+    "edited_tests": (edit_tests(STUDENT, source="pass"), {"graded"}, 0, f"failed {len(POINTS)} of {len(POINTS)}"),
     "more_points": (edit_tests(answered(STUDENT, SOLUTION, [FIRST]), points=500), {"graded"}, POINTS[FIRST], ""),
     "fake_test_cell": ("fake-test", {"graded"}, 0, ""),
     "deleted_imports": (without_imports_cell(with_answer(STUDENT, FIRST, WRONG_CIRCUIT), NO_OP_CHECKS),
