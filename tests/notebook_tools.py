@@ -88,6 +88,15 @@ def plant(notebook, test_id, replacements):
     return replace_answer(notebook, test_id, source)
 
 
+def assert_every_mutant_changes_its_answer(notebook, mutants):
+    """Each mutant (test id -> [(label, replacements)]) edits its answer: one that matched nothing
+    would make its mutation test vacuous."""
+    for test_id, options in mutants.items():
+        for label, replacements in options:
+            mutated = answer_source(plant(notebook, test_id, replacements), test_id)
+            assert mutated != answer_source(notebook, test_id), f"{test_id}: {label} changes nothing"
+
+
 def batches(mutants):
     """Batch k holds the k-th mutant of every exercise that has one: distinct exercises per run."""
     return [[(test_id, options[k]) for test_id, options in mutants.items() if k < len(options)]
