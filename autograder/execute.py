@@ -288,15 +288,12 @@ def _run(client, notebook, limits, sockets, skip):
         elif isinstance(error, (TimeoutError, AssertionError)):  # nbclient's way of saying "no reply"
             client.stop("the kernel stopped answering")
         died = client.stopped is None
-        client.stopped = client.stopped or "the kernel died"
-        for cell in notebook.cells[index:]:
-            if cell.cell_type == "code":
-                _not_run(cell, client.stopped)
     finally:
         deadline.cancel()
-    if died:
+    if died:  # read once the kernel is gone, so that its exit status is known
         last = client.wire.get(index, {}).get("error", {}).get("ename")
         client.stopped = death(process and process.poll(), last)
+    if client.stopped:
         for cell in notebook.cells[index:]:
             if cell.cell_type == "code":
                 _not_run(cell, client.stopped)
