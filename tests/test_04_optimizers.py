@@ -1,15 +1,13 @@
 """Mutation tests for notebook 04: each plausible wrong answer from the issue must cost exactly
 the points of its own exercise.
 
-Mutants of different exercises are batched into one notebook execution (each costs seconds);
-batch k holds the k-th mutant of every exercise that has one.
+All of them are judged in one kernel (tests/mutants.py), which also measures how many of them the
+visible checks catch.
 """
-import itertools
-
 import pytest
 
-from notebook_tools import (assert_every_mutant_changes_its_answer, assert_exactly_planted_fail, batches, execute,
-                            load, plant)
+from mutants import assert_visible_catch_rate, judge, trial_ids
+from notebook_tools import assert_every_mutant_changes_its_answer, load
 
 ASSIGNMENT = "04_optimizers"
 
@@ -82,17 +80,32 @@ MUTANTS = {
     ],
 }
 
-BATCHES = batches(MUTANTS)
+# Correct answers in other honest styles: each keeps its points.
+HONEST = {}
+
+
+@pytest.fixture(scope="module")
+def verdicts():
+    return judge(ASSIGNMENT, MUTANTS, HONEST)
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("batch", BATCHES, ids=[f"batch{k}" for k in range(len(BATCHES))])
-def test_each_wrong_answer_fails_only_its_own_exercise(batch):
-    notebook = load(ASSIGNMENT)
-    for test_id, (_, replacements) in batch:
-        notebook = plant(notebook, test_id, replacements)
-    executed, _ = execute(notebook, ASSIGNMENT)
-    assert_exactly_planted_fail(executed, {test_id: label for test_id, (label, _) in batch})
+@pytest.mark.parametrize("test_id, label", trial_ids(MUTANTS))
+def test_each_wrong_answer_fails_only_its_own_exercise(verdicts, test_id, label):
+    verdict = verdicts[test_id, label]
+    assert verdict.failed == {test_id}, verdict.explain()
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("test_id, label", trial_ids(HONEST))
+def test_each_honest_alternative_keeps_its_points(verdicts, test_id, label):
+    verdict = verdicts[test_id, label]
+    assert verdict.failed == set() and verdict.refused == [], verdict.explain()
+
+
+@pytest.mark.notebook
+def test_visible_checks_catch_most_wrong_answers(verdicts):
+    assert_visible_catch_rate(ASSIGNMENT, verdicts, MUTANTS)
 
 
 def test_every_mutant_changes_its_answer():
@@ -103,10 +116,3 @@ def test_every_mutant_changes_its_answer():
 def test_mutants_cover_every_graded_exercise():
     from autograder.examples import test_points
     assert set(MUTANTS) == set(test_points(load(ASSIGNMENT)))
-
-
-def test_batches_hold_each_mutant_once():
-    flattened = list(itertools.chain.from_iterable(BATCHES))
-    assert len(flattened) == sum(len(m) for m in MUTANTS.values())
-    for batch in BATCHES:
-        assert len({test_id for test_id, _ in batch}) == len(batch)

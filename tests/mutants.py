@@ -1,0 +1,158 @@
+"""Judge planted answers, wrong and honest, in one kernel per notebook.
+
+Executing a whole notebook per planted answer costs 10-60 s; most of it is set-up (imports,
+data, earlier exercises) that no planted answer changes. So the judge runs the solution notebook
+once, top to bottom in grading mode, and then, for each planted answer of an exercise:
+
+1. runs the planted answer cell in place of the solution's;
+2. runs that exercise's *visible* checks (its test cell as the student edition has it);
+3. runs every graded test cell from that exercise on, hidden tests included, and notes which raise;
+4. runs the solution's answer cell again, so the next trial starts from the solution's state.
+
+Tests before the answer cell ran with the solution, as they do in a top-to-bottom run, so they
+pass by construction. The shortcut assumes what every test cell here must do anyway: it checks
+the student's functions on inputs of its own, never on a value a plain (ungraded) cell computed
+from an answer. ``test_grading.py`` confirms the mapping with real nbgrader runs.
+
+Each planted answer is also put through the answer policy: an honest alternative that the
+policy would refuse does not keep its points in real grading.
+
+Mutant tables, in ``tests/test_NN_*.py``::
+
+    MUTANTS = {"optim-sgd": [("steps uphill", [("x - self.lr", "x + self.lr")]), ...], ...}
+    HONEST = {"optim-sgd": [("in-place update", [(old, new), ...]),     # edits of the solution
+                            ("a whole other answer", "def step(...): ...")]}   # or a whole cell
+"""
+import copy
+import functools
+import os
+from dataclasses import dataclass, field
+
+import nbformat
+from nbclient import NotebookClient
+
+from autograder.course import SOLUTIONS
+from autograder.examples import ANSWER_SUFFIX, test_points
+from notebook_tools import BUDGET_SECONDS, answer_source, load
+from utils.policy import check_notebook
+
+__all__ = ["Verdict", "judge", "planted", "trial_ids", "visible_catch_rate", "assert_visible_catch_rate"]
+
+
+@dataclass
+class Verdict:
+    """What grading made of one planted answer."""
+    failed: set = field(default_factory=set)         # graded test ids that lost their points
+    caught_by_visible_checks: bool = False           # the exercise's visible checks raised
+    errors: dict = field(default_factory=dict)       # test id (or "visible") -> first error line
+    refused: list = field(default_factory=list)      # answer-policy violations of the planted cell
+
+    def explain(self):
+        return "\n".join([f"failed: {sorted(self.failed)}", *(f"  {k}: {v}" for k, v in self.errors.items()),
+                          *(f"  policy: {v}" for v in self.refused)])
+
+
+def planted(solution_source, answer):
+    """The planted cell's source: ``answer`` is a whole source, or [(old, new), ...] edits of the solution's."""
+    if isinstance(answer, str):
+        return answer
+    source = solution_source
+    for old, new in answer:
+        assert old in source, f"{old!r} not found in the solution's answer"
+        source = source.replace(old, new)
+    assert source != solution_source, "the edits change nothing"
+    return source
+
+
+def trial_ids(table):
+    """[(test id, label)] for pytest parametrisation, in table order."""
+    return [(test_id, label) for test_id, options in table.items() for label, _ in options]
+
+
+def _error(cell):
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            return f"{output['ename']}: {output['evalue']}"[:600]
+    return None
+
+
+class _Kernel:
+    """One grading-mode kernel holding the solution notebook's state."""
+
+    def __init__(self, assignment):
+        self.notebook = load(assignment)
+        self.visible = {c.metadata["nbgrader"]["grade_id"]: c.source
+                        for c in load(assignment, student=True).cells if c.metadata.get("nbgrader", {}).get("grade")}
+        self.client = NotebookClient(copy.deepcopy(self.notebook), timeout=BUDGET_SECONDS * 2, kernel_name="python3",
+                                     allow_errors=True, resources={"metadata": {"path": str(SOLUTIONS / assignment)}})
+
+    def run(self, source):
+        cell = nbformat.v4.new_code_cell(source)
+        self.client.execute_cell(cell, 0, store_history=False)
+        return _error(cell)
+
+    def judge(self, test_id, source):
+        """Run one planted answer for ``test_id`` and put the solution's back."""
+        cells = self.notebook.cells
+        answer_at = next(i for i, c in enumerate(cells)
+                         if c.metadata.get("nbgrader", {}).get("grade_id") == test_id + ANSWER_SUFFIX)
+        graded = set(test_points(self.notebook))
+        verdict = Verdict()
+        trial = copy.deepcopy(self.notebook)
+        trial.cells[answer_at].source = source
+        verdict.refused = [str(v) for v in check_notebook(trial, source=self.notebook).get(answer_at, [])]
+        self.run(source)
+        visible_error = self.run(self.visible[test_id])
+        if visible_error:
+            verdict.caught_by_visible_checks = True
+            verdict.errors["visible"] = visible_error
+        for cell in cells[answer_at + 1:]:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in graded:
+                error = self.run(cell.source)
+                if error:
+                    verdict.failed.add(grade_id)
+                    verdict.errors[grade_id] = error
+        restore_error = self.run(cells[answer_at].source)
+        assert restore_error is None, f"the solution's {test_id} answer did not run again: {restore_error}"
+        return verdict
+
+
+@functools.cache
+def _judged(assignment, frozen):
+    """Verdicts for a frozen table of trials (cached: one kernel per notebook and table)."""
+    kernel = _Kernel(assignment)
+    os.environ["NBGRADER_EXECUTION"] = "autograde"
+    try:
+        with kernel.client.setup_kernel():
+            for index, cell in enumerate(kernel.client.nb.cells):
+                if cell.cell_type == "code":
+                    kernel.client.execute_cell(cell, index)
+                    assert _error(cell) is None, f"{assignment}: the solution's cell {index} raised: {_error(cell)}"
+            return {(test_id, label): kernel.judge(test_id, source) for test_id, label, source in frozen}
+    finally:
+        os.environ.pop("NBGRADER_EXECUTION", None)
+
+
+def judge(assignment, *tables):
+    """(test id, label) -> Verdict for every planted answer in the given mutant/honest tables."""
+    notebook = load(assignment)
+    frozen = tuple((test_id, label, planted(answer_source(notebook, test_id), answer))
+                   for table in tables for test_id, options in table.items() for label, answer in options)
+    labels = [(test_id, label) for test_id, label, _ in frozen]
+    assert len(labels) == len(set(labels)), "two planted answers share an exercise and a label"
+    return _judged(assignment, frozen)
+
+
+def visible_catch_rate(verdicts, mutants):
+    """Fraction of the wrong answers in ``mutants`` that the visible checks already flag."""
+    trials = trial_ids(mutants)
+    return sum(verdicts[t].caught_by_visible_checks for t in trials) / len(trials)
+
+
+def assert_visible_catch_rate(assignment, verdicts, mutants, at_least=0.7):
+    """The visible checks flag at least ``at_least`` of the planted wrong answers; prints the rate."""
+    rate = visible_catch_rate(verdicts, mutants)
+    missed = [f"{t}: {label}" for t, label in trial_ids(mutants) if not verdicts[t, label].caught_by_visible_checks]
+    print(f"{assignment}: the visible checks catch {rate:.0%} of {len(trial_ids(mutants))} planted wrong answers")
+    assert rate >= at_least, f"{assignment}: visible checks catch {rate:.0%} < {at_least:.0%}; they miss: {missed}"
