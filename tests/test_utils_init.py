@@ -95,11 +95,11 @@ def test_show_without_a_kernel_draws_once_and_says_why(explorer, capsys):
 
 
 def test_show_says_so_while_the_rules_are_unsolved(capsys):
-    def unsolved(din, dout):
+    def xavier_std(din, dout):
         raise NotImplementedError()
 
-    assert Explorer({"xavier": unsolved, "kaiming": unsolved}, width=16, max_depth=1).show() is None
-    assert "solve exercise 2 first" in capsys.readouterr().out
+    assert Explorer({"xavier": xavier_std, "kaiming": xavier_std}, width=16, max_depth=1).show() is None
+    assert "Solve the exercise that defines `xavier_std` first" in capsys.readouterr().out
 
 
 def test_show_in_a_kernel_displays_controls_that_redraw(monkeypatch):

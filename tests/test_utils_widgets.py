@@ -20,7 +20,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from utils.widgets import slider_plot
+from utils.widgets import slider_plot, unsolved
 
 REPO = Path(__file__).resolve().parents[1]
 # Colab's ipywidgets, installed beside the main environment by .ci/run:
@@ -138,21 +138,84 @@ def test_a_draw_that_raises_still_shows_the_widget_without_a_static_png(live_ker
     assert plt.get_fignums() == []
 
 
+def stub(x=0.0):
+    """An exercise as the student edition hands it out."""
+    raise NotImplementedError()
+
+
+class Momentum:
+    def step(self):
+        raise NotImplementedError
+
+
+def raised(function, *args):
+    try:
+        function(*args)
+    except Exception as error:
+        return error
+    raise AssertionError("it returned")
+
+
+def test_unsolved_names_the_stub_that_raised_even_deep_in_a_draw():
+    message = unsolved(raised(lambda: [stub(x) for x in (1.0,)]))
+    assert message.startswith("Solve the exercise that defines `stub` first")
+    assert "`Momentum.step`" in unsolved(raised(Momentum().step))
+
+
+def library_kernel():
+    raise NotImplementedError("\"addmm\" not implemented for 'Half'")
+
+
+def test_unsolved_leaves_other_errors_alone():
+    assert unsolved(raised(library_kernel)) is None
+    assert unsolved(raised(int, "x")) is None
+    assert unsolved(NotImplementedError()) is None  # never raised: no traceback to read
+
+
+def draws_an_unsolved_exercise(x=-2.0, z=0.3):
+    plt.figure()  # half-drawn when the stub raises: it must not show as empty axes
+    stub(x)
+
+
+def test_an_unsolved_exercise_prints_one_line_instead_of_a_traceback(capsys):
+    slider_plot(draws_an_unsolved_exercise, **SLIDERS)
+    out = capsys.readouterr().out
+    assert "Solve the exercise that defines `stub` first" in out and "Traceback" not in out
+    assert plt.get_fignums() == []
+
+
+def test_in_a_kernel_an_unsolved_exercise_shows_the_widget_and_the_line(live_kernel, capsys):
+    slider_plot(draws_an_unsolved_exercise, **SLIDERS)
+    (bundle,), _ = live_kernel[0]
+    assert set(bundle) == {WIDGET, "text/plain"}
+    slider = next(s for s in the_widget(bundle).children if getattr(s, "description", "") == "x")
+    slider.value = 1.5  # no exception escapes the redraw
+    assert "`stub`" in capsys.readouterr().out
+    assert plt.get_fignums() == []
+
+
 @pytest.mark.notebook
 def test_in_a_real_kernel_the_cell_shows_exactly_one_output():
     """The inline backend path: one display (widget, PNG, note), no stray figure, no error."""
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in (
         "import matplotlib.pyplot as plt\nfrom utils.widgets import slider_plot",
         "def draw(a=1.0):\n    plt.plot([0, a])\n    plt.show()\n\nslider_plot(draw, a=(0, 2, 0.5, 1.0))",
-        "def draw_unsolved(a=1.0):\n    raise NotImplementedError()\n\nslider_plot(draw_unsolved, a=(0, 2, 0.5, 1.0))",
+        "def circuit(a):\n    raise NotImplementedError()\n\ndef draw_unsolved(a=1.0):\n    plt.plot([0, circuit(a)])\n"
+        "    plt.show()\n\nslider_plot(draw_unsolved, a=(0, 2, 0.5, 1.0))",
     )])
-    NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
-    solved, unsolved = notebook.cells[1].outputs, notebook.cells[2].outputs
+    NotebookClient(notebook, timeout=60, kernel_name="python3", store_widget_state=True).execute()
+    solved, without_answer = notebook.cells[1].outputs, notebook.cells[2].outputs
     assert [o.output_type for o in solved] == ["display_data"]
     assert set(solved[0].data) == {WIDGET, "image/png", "text/plain"}
     assert base64.b64decode(solved[0].data["image/png"]).startswith(PNG_SIGNATURE)
-    assert [o.output_type for o in unsolved] == ["display_data"]
-    assert set(unsolved[0].data) == {WIDGET, "text/plain"}
+    assert [o.output_type for o in without_answer] == ["display_data"]
+    assert set(without_answer[0].data) == {WIDGET, "text/plain"}
+    state = notebook.metadata.widgets["application/vnd.jupyter.widget-state+json"]["state"]
+    model = state[without_answer[0].data[WIDGET]["model_id"]]["state"]
+    children = [state[child.removeprefix("IPY_MODEL_")] for child in model["children"]]
+    [shown] = [child["state"]["outputs"] for child in children if child["model_name"] == "OutputModel"]
+    assert [(o["output_type"], o.get("text", "")[:41]) for o in shown] == [
+        ("stream", "Solve the exercise that defines `circuit`")], shown  # one line, no traceback
 
 
 def test_runs_on_the_ipywidgets_it_was_asked_for():

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from utils.plotting import apply_style
+from utils.widgets import unsolved
 
 __all__ = ["ACTIVATIONS", "histogram_grid", "Explorer"]
 
@@ -170,8 +171,10 @@ class Explorer:
         try:
             for rule in self.rules.values():
                 rule(self.width, self.width)
-        except NotImplementedError:  # the stubs of an unsolved exercise 2
-            print(f"The explorer uses your {' and '.join(self.rules)} rules: solve exercise 2 first.")
+        except NotImplementedError as error:
+            if unsolved(error) is None:
+                raise
+            print(f"The explorer uses your {' and '.join(self.rules)} rules. {unsolved(error)}")
             return None
         try:
             import ipywidgets as widgets

@@ -306,13 +306,16 @@ class Explorer:
             "steps": widgets.IntSlider(value=100, min=10, max=300, step=10, description="steps",
                                        continuous_update=False),
         }
-        image = widgets.Image(format="png", layout=widgets.Layout(width="760px"))
+        image = widgets.Image(format="png", layout=widgets.Layout(width="760px", max_width="100%"))
 
         def redraw(**values):
             image.value = self.render(**values)
 
         widgets.interactive_output(redraw, controls)
-        return widgets.HBox([widgets.VBox(list(controls.values())), image])
+        # The controls keep their width (flex 0 0 auto) and the plot goes below them where both do
+        # not fit side by side: JupyterLab opens with its file browser, leaving ~850 px at 1280.
+        column = widgets.VBox(list(controls.values()), layout=widgets.Layout(flex="0 0 auto"))
+        return widgets.HBox([column, image], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"))
 
 
 def explorer():

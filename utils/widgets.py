@@ -10,13 +10,16 @@ Where a student meets a widget cell, and what it shows:
   form it can show;
 * no ipywidgets, or no kernel at all (a plain ``python`` script): the plot drawn once and the note.
 
+A plot that needs an exercise not solved yet (its stub raises ``NotImplementedError()``) shows one
+line naming the function to write (``unsolved``), not the traceback.
+
 It works with ipywidgets 7.7 (Colab's) and 8: the display bundle is built here, not taken from
 ``_repr_mimebundle_``, which 7.x widgets do not have.
 """
 import base64
 import io
 
-__all__ = ["slider_plot"]
+__all__ = ["slider_plot", "unsolved"]
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 NOTE = ("Interactive plot: the sliders ({names}) need a running Jupyter kernel with ipywidgets; "
@@ -37,7 +40,7 @@ def slider_plot(draw, **sliders):
     widgets = _live_ipywidgets()
     if widgets is None:
         print(note)
-        draw(**initial)
+        _only_these(draw)(**initial)
         return None
     from IPython.display import display
 
@@ -58,11 +61,41 @@ def slider_plot(draw, **sliders):
     return None
 
 
+def unsolved(error):
+    """The line that replaces the traceback of an exercise not solved yet, or None.
+
+    An exercise's stub raises a bare ``NotImplementedError()`` (a library's carries a message),
+    and the function that raised it is the one the student still has to write.
+    """
+    if type(error) is not NotImplementedError or error.args or error.__traceback__ is None:
+        return None
+    frame = error.__traceback__
+    while frame.tb_next is not None:
+        frame = frame.tb_next
+    code = frame.tb_frame.f_code
+    name = getattr(code, "co_qualname", code.co_name).split("<locals>.")[-1]  # "Momentum.step" (3.11+)
+    return (f"Solve the exercise that defines `{name}` first: it still raises NotImplementedError. "
+            "Run its cell, then run this one again.")
+
+
 def _only_these(draw):
     """``draw`` behind a ``**values`` signature: ``interactive`` makes a widget for every
-    parameter with a default it sees, so the draw's other keywords would become sliders too."""
+    parameter with a default it sees, so the draw's other keywords would become sliders too.
+    An unsolved exercise prints its one line instead of a traceback."""
     def redraw(**values):
-        return draw(**values)
+        import matplotlib.pyplot as plt
+
+        before = set(plt.get_fignums())
+        try:
+            return draw(**values)
+        except NotImplementedError as error:
+            message = unsolved(error)
+            if message is None:
+                raise
+            for number in set(plt.get_fignums()) - before:  # half-drawn: it would show empty axes
+                plt.close(number)
+            print(message)
+        return None
 
     return redraw
 
@@ -82,7 +115,7 @@ def _live_ipywidgets():
 def _static_png(draw, values):
     """The PNG (base64 text) that ``draw(**values)`` produces off screen; None if it draws nothing.
 
-    An exception is not raised here: the widget runs the same call and shows its traceback
+    An exception is not raised here: the widget runs the same call and shows its message
     in its own output, where the student sees it (e.g. an exercise not solved yet).
     """
     import matplotlib.pyplot as plt
