@@ -33,8 +33,11 @@ from autograder.ingest import find_submissions
 from autograder.sandbox import Limits
 
 A = "01_backprop"
+# The cell limit stops the endless loops and the hung kernels; 20 s is many times the slowest
+# honest cell of 01_backprop (its imports, about 3 s on a busy 2-core machine), and every second
+# of it is spent by each of those cases.
 LIMITS = Limits(memory_mb=1024, cpu_seconds=150, processes=64, file_mb=8, scratch_mb=16, tmp_mb=16,
-                cell_timeout=40, notebook_timeout=150, output_mb=1)
+                cell_timeout=20, notebook_timeout=150, output_mb=1)
 SOLUTION, STUDENT = load_pair(A)
 POINTS = points_of(SOLUTION)
 TOTAL = sum(POINTS.values())
