@@ -4,7 +4,9 @@ Executing a whole notebook per planted answer costs 10-60 s; most of it is set-u
 data, earlier exercises) that no planted answer changes. So the judge runs the solution notebook
 once, top to bottom in grading mode, and then, for each planted answer of an exercise:
 
-1. runs the planted answer cell in place of the solution's;
+1. forgets what the solution's answer cell defined first (its functions, classes, names: in a real
+   run nothing else defined them), then runs the planted answer cell in place of the solution's,
+   so a planted cell that fails to run leaves its names undefined, as in a real run;
 2. runs that exercise's *visible* checks (its test cell as the student edition has it);
 3. runs every graded test cell from that exercise on, hidden tests included, and notes which raise;
 4. runs the solution's answer cell again, so the next trial starts from the solution's state.
@@ -37,7 +39,7 @@ from nbclient import NotebookClient
 from autograder.course import SOLUTIONS
 from autograder.examples import ANSWER_SUFFIX, test_points
 from notebook_tools import BUDGET_SECONDS, answer_source, errors, load, record_figure
-from utils.policy import check_notebook
+from utils.policy import bound_names, check_notebook
 
 __all__ = ["SolutionKernel", "Verdict", "judge", "solution_kernel", "planted", "trial_ids", "visible_catch_rate", "assert_visible_catch_rate"]
 
@@ -122,7 +124,12 @@ class SolutionKernel:
         trial = copy.deepcopy(self.notebook)
         trial.cells[answer_at].source = source
         verdict.refused = [str(v) for v in check_notebook(trial, source=self.notebook).get(answer_at, [])]
-        self.run(source)
+        earlier = set().union(*(bound_names(c.source) for c in cells[:answer_at] if c.cell_type == "code"))
+        forget = sorted(bound_names(cells[answer_at].source) - earlier)
+        assert self.run(f"for _name in {forget!r}:\n    globals().pop(_name, None)\nglobals().pop('_name', None)") is None
+        planted_error = self.run(source)
+        if planted_error:
+            verdict.errors["answer cell"] = planted_error
         visible_error = self.run(self.visible[test_id])
         if visible_error:
             verdict.caught_by_visible_checks = True
