@@ -58,6 +58,8 @@ MUTANTS = {
         ("sigmoid overflows for large |z|", [(STABLE_SIGMOID, "    return 1.0 / (1.0 + np.exp(-z))")]),
         ("neuron dx uses x instead of w", [("dx = ds * w[:2]", "dx = ds * x")]),
         ("exp(z) / (1 + exp(z)): nan and a warning for large z", [(STABLE_SIGMOID, "    return np.exp(z) / (1.0 + np.exp(z))")]),
+        ("np.where of both formulas: both are evaluated, and overflow",
+         [(STABLE_SIGMOID, "    return np.where(z >= 0, 1.0 / (1.0 + np.exp(-z)), np.exp(z) / (1.0 + np.exp(z)))")]),
         ("boolean masks: crashes on a Python float",
          [(STABLE_SIGMOID, """    out = np.empty_like(z, dtype=np.float64)
     pos = z >= 0
@@ -97,6 +99,15 @@ MUTANTS = {
         propagate(self)
 """)]),
         ("relu's gradient 1 at 0", [("(1.0 if self.data > 0 else 0.0)", "(1.0 if self.data >= 0 else 0.0)")]),
+        ("topological order not reversed", [(PROPAGATE, "        for node in order:\n            node._backward()\n")]),
+        ("depth-first along every path, no visited set",
+         [(PROPAGATE, """        def propagate(node):
+            node._backward()
+            for parent in node._prev:
+                propagate(parent)
+
+        propagate(self)
+""")]),
         ("leaves reset too", [("            if node._prev:             # intermediate: its gradient is recomputed from scratch\n"
                                "                node.grad = 0.0\n", "            node.grad = 0.0\n")]),
         ("power rule without the exponent factor",
@@ -107,6 +118,10 @@ MUTANTS = {
     ],
     "backprop-gradcheck": [
         ("one-sided difference", [("x[i] = old - h\n        f_minus = f(x)", "f_minus = f(x)")]),
+        ("one-sided difference from f(x) computed once",
+         [("    for i in np.ndindex(x.shape):\n", "    f_x = f(x)\n    for i in np.ndindex(x.shape):\n"),
+          ("        x[i] = old - h\n        f_minus = f(x)\n", ""),
+          ("grad[i] = (f_plus - f_minus) / (2 * h)", "grad[i] = (f_plus - f_x) / h")]),
         ("x not restored", [("        x[i] = old\n        grad[i]", "        grad[i]")]),
         ("perturbs a copy of x",
          [(PERTURB_IN_PLACE, """        x_plus, x_minus = x.copy(), x.copy()
