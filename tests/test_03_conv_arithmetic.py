@@ -155,6 +155,7 @@ def lenet_table(input_shape=(1, 28, 28)):
 def lenet_param_count(input_shape=(1, 28, 28)):
     return sum(int(np.prod(shape)) + shape[0] for _, _, shape in lenet_table(input_shape) if shape is not None)
 '''),
+        ("sizes as NumPy ints", [("h, w = h // 2, w // 2", "h, w = np.array([h, w]) // 2")]),
     ],
     "conv-receptive": [
         ("a loop for the stack; top-down recursion", '''
