@@ -69,6 +69,7 @@ MUTANTS = {
         ("the x_hat term left out of the formula", [(" - x_hat * (g * x_hat).sum(axis=0)", "")]),
         ("gamma left out of g", [("g = dout * gamma", "g = dout")]),
         ("unbiased variance in istd", [("x.var(axis=0) + eps", "x.var(axis=0, ddof=1) + eps")]),
+        ("gamma multiplied into dout in place", [("g = dout * gamma", "dout *= gamma\n    g = dout")]),
     ],
     "batchnorm-predict": [
         ("inference_mode instead of model.eval()",
