@@ -230,6 +230,10 @@ HONEST = {
         ("set_grad_enabled(False), max(...).indices",
          [("with torch.no_grad():\n            return model(x).argmax(dim=1)",
            "with torch.set_grad_enabled(False):\n            return model(x).max(dim=1).indices")]),
+        ("an eval-mode copy of the model",
+         [("    was_training = model.training\n    model.eval()\n    try:\n        with torch.no_grad():\n"
+           "            return model(x).argmax(dim=1)\n    finally:\n        model.train(was_training)",
+           "    with torch.no_grad():\n        return copy.deepcopy(model).eval()(x).argmax(dim=1)")]),
     ],
     "batchnorm-fold": [
         ("rsqrt, a view of the scale per weight dimension, under no_grad",
