@@ -22,6 +22,10 @@ from nbclient import NotebookClient
 
 from utils.widgets import slider_plot, unsolved
 
+# pyplot asks IPython for its shell once, when it first sets its backend up: do it now, before a
+# test fakes the shell (on an xdist worker, a faking test may be the first to draw).
+plt.switch_backend("Agg")
+
 REPO = Path(__file__).resolve().parents[1]
 # Colab's ipywidgets, installed beside the main environment by .ci/run:
 #   pip install --target .ipyw7 --no-deps ipywidgets==7.7.1 ipython_genutils
@@ -224,6 +228,7 @@ def test_runs_on_the_ipywidgets_it_was_asked_for():
         assert ipywidgets.__version__ == expected, ipywidgets.__file__
 
 
+@pytest.mark.notebook  # the widget tests again, kernels included, in a second pytest
 @pytest.mark.skipif(bool(os.environ.get("DLF_IPYWIDGETS")), reason="this is the ipywidgets 7.7.1 run")
 def test_widget_tests_pass_on_colabs_ipywidgets_7_7_1():
     if not (IPYWIDGETS_7 / "ipywidgets").is_dir():
@@ -234,7 +239,7 @@ def test_widget_tests_pass_on_colabs_ipywidgets_7_7_1():
         pytest.skip(message)
     path = os.pathsep.join([str(IPYWIDGETS_7), str(REPO), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": path, "DLF_IPYWIDGETS": "7.7.1"}
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
                           "-W", "ignore::DeprecationWarning", *WIDGET_TESTS],
                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
