@@ -104,7 +104,8 @@ def draw_conv_arithmetic(output_size, n=7, f=3, stride=1, padding=0, dilation=1,
     ax.add_collection(PatchCollection(outputs, facecolors=faces, edgecolors=to_rgba("0.2", 0.8), gid="output"))
     ax.text(length / 2, 0.6, f"input {n}×{n}" + (f" + padding {padding}" if padding else ""), ha="center")
     ax.text(x0 + max(grid, 1) / 2, 0.6, f"output {m}×{m}" if m else "no output", ha="center")
-    ax.set_title(title + (f"\n(the dilated filter spans {span} pixels)" if dilation > 1 else ""), fontsize=10)
+    ax.set_title(title + (f"\n(the dilated filter spans {span} pixels)" if dilation > 1 else ""), fontsize=10,
+                 y=1.0)  # an explicit y skips matplotlib's search for a title position, which measures every tick
     ax.set_xlim(-0.5, x0 + max(grid, 1) + 0.5)
     ax.set_ylim(-max(length, x0 - 2) - 0.5, 1.5)
     ax.set_aspect("equal")
