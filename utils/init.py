@@ -142,7 +142,8 @@ class Explorer:
             artist.set_data(counts, edges)
             top = max(top, counts.max())
             stats.append((float(values.mean()), float(values.std())))
-            ax.set_title(f"layer {index}: mean {stats[-1][0]:.2f}, std {stats[-1][1]:.2f}", fontsize=8)
+            # an explicit y skips matplotlib's search for a title position, which measures every tick
+            ax.set_title(f"layer {index}: mean {stats[-1][0]:.2f}, std {stats[-1][1]:.2f}", fontsize=8, y=1.0)
         axes[0].set_xlim(low, high)
         axes[0].set_ylim(0, 1.05 * top)
         rule = (f"std {std:.3g} (as at width {self.reference_width})" if init == "std" else
