@@ -11,7 +11,8 @@ step each time (right, or left at the maximum) so that most moves ask for a new 
 per widget, the median and the worst of ``--moves`` redraws against the target: a median of
 300 ms on a quiet 2-core machine. The load average is printed too: on a busy machine the
 figures are slower than what a student sees; the kernel's CPU time per redraw (read with psutil)
-is printed beside them, as it hardly depends on the load.
+is printed beside them, as it hardly depends on the load. A first row times a one-line plot
+behind ``slider_plot``: what any redraw costs before the notebook's own drawing.
 
 The notebooks run in grading mode (``NBGRADER_EXECUTION``), the suite's fast path: it shrinks
 the notebooks' experiments, not the widgets, whose code does not look at it.
@@ -106,6 +107,20 @@ def start_server(base, suite):
             time.sleep(0.5)
 
 
+BASELINE = ("import matplotlib.pyplot as plt\nfrom utils.widgets import slider_plot",
+            "def draw(a=1.0):\n    plt.plot([0, a])\n    plt.show()\n\nslider_plot(draw, a=(0, 10, 0.5, 1.0))")
+
+
+def write_baseline(root):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in BASELINE])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (root / "baseline").mkdir()
+    nbformat.write(notebook, root / "baseline" / "one-line-plot.ipynb")
+    return "baseline/one-line-plot.ipynb"
+
+
 def widget_notebooks(wanted):
     """Solution notebooks (relative paths) whose code cells build a widget."""
     found = []
@@ -171,12 +186,12 @@ def main():
                     str(Path(base) / "profile"), executable_path=suite.CHROMIUM, args=suite.CHROMIUM_ARGS,
                     headless=True, viewport={"width": 1280, "height": 1600})
                 context.set_default_timeout(30_000)
-                for path in widget_notebooks(args.notebooks):
+                for path in [write_baseline(server.root), *widget_notebooks(args.notebooks)]:
                     page = NotebookPage(context, server, path).open()
                     page.run_all()
                     for k, area in enumerate(page.widget_outputs(page.cells()), start=1):
                         area.locator("img").first.wait_for()
-                        line = report(f"{path.split('/')[1]} widget {k}", *time_moves(page, area, args.moves))
+                        line = report(f"{Path(path).stem} widget {k}", *time_moves(page, area, args.moves))
                         print(line, flush=True)
                         lines.append(line)
                     page.close()
