@@ -112,6 +112,7 @@ BASELINE = ("import matplotlib.pyplot as plt\nfrom utils.widgets import slider_p
 
 
 def write_baseline(root):
+    """A notebook of ``BASELINE``'s cells in the server's root; returns its path there."""
     import nbformat
 
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in BASELINE])
