@@ -8,8 +8,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from utils.batchnorm import (CLASSES, draw_running_stats, median_time, running_stats_trace,  # noqa: E402
-                             shapes_dataset, small_cnn)
+from utils.batchnorm import (CLASSES, draw_running_stats, median_time, running_stats_figure,  # noqa: E402
+                             running_stats_trace, shapes_dataset, small_cnn)
 
 
 def test_shapes_dataset_is_balanced_shuffled_and_seeded():
@@ -54,11 +54,30 @@ def test_running_stats_converge_to_the_data_statistics():
     assert abs(trace["running_var"][-1] - 9.0) < 1.0
 
 
-def test_draw_running_stats_labels_both_panels():
-    draw_running_stats(momentum=0.05, batch_size=4.0, steps=20)   # sliders pass floats
-    axes = plt.gcf().axes
+def test_running_stats_figure_labels_both_panels_and_shows_the_trace():
+    figure = running_stats_figure(momentum=0.05, batch_size=4.0, steps=20)   # sliders pass floats
+    axes = figure.axes
     assert len(axes) == 2 and all(ax.get_xlabel() and ax.get_ylabel() for ax in axes)
-    plt.close("all")
+    trace = running_stats_trace(0.05, 4, 20)
+    assert np.array_equal(axes[1].lines[1].get_ydata(), trace["running_var"])
+    assert figure.get_suptitle().startswith("momentum 0.05") and "batch 4:" in figure.get_suptitle()
+
+
+def test_moving_a_slider_updates_the_same_figure_and_its_limits():
+    first = running_stats_figure(momentum=0.5, batch_size=2, steps=20)
+    low = first.axes[1].get_ylim()
+    second = running_stats_figure(momentum=0.5, batch_size=128, steps=20)
+    assert second is first and second.axes[1].get_ylim() != low
+    assert "batch 128" in second.get_suptitle()
+
+
+def test_draw_running_stats_displays_one_png(monkeypatch):
+    import IPython.display
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objects: shown.extend(objects))
+    draw_running_stats(momentum=0.05, batch_size=4.0, steps=20)
+    [image] = shown
+    assert image.data.startswith(b"\x89PNG") and plt.get_fignums() == []
 
 
 def test_median_time_calls_warmup_plus_repeats():

@@ -101,15 +101,18 @@ def _errors(exp_a, got_a, where):
 def _differences(exp_a, got_a, bad, name, what):
     """The lines that show where ``got`` and ``expected`` differ (``bad`` marks those elements):
     small arrays whole, larger ones by their first few differing elements."""
-    digits = _digits(exp_a[bad], got_a[bad])
     if exp_a.ndim == 0:
+        digits = _digits(exp_a, got_a)
         return [f"{name}: {what}: expected {_array(exp_a, digits)}, got {_array(got_a, digits)}"]
     count = int(bad.sum())
     lines = [f"{name}: {what} at {count} of {bad.size} elements"]
     if bad.size <= WHOLE and exp_a.ndim == 1:
+        digits = _digits(exp_a[bad], got_a[bad])
         return lines + [f"  expected {_array(exp_a, digits)}", f"  got      {_array(got_a, digits)}"]
+    shown = list(zip(*np.unravel_index(np.flatnonzero(bad)[:SHOWN], bad.shape)))
+    digits = _digits(np.array([exp_a[i] for i in shown]), np.array([got_a[i] for i in shown]))
     lines.append(f"  {'index':<14} {'expected':>14} {'got':>14}")
-    for index in list(zip(*np.nonzero(bad)))[:SHOWN]:
+    for index in shown:
         label = "[" + ", ".join(str(int(i)) for i in index) + "]"
         lines.append(f"  {label:<14} {_array(exp_a[index], digits):>14} {_array(got_a[index], digits):>14}")
     if count > SHOWN:
