@@ -162,6 +162,8 @@ def from_checks(traceback, locked_counts):
     check's own, not one a student's function composed while the hidden tests called it.
     """
     frames = [ANSI.sub("", entry).lstrip() for entry in traceback or []]
+    if any("skipping hidden" in frame for frame in frames):
+        return False  # in grading mode a check hides none of its frames: someone else hid these
     frames = [f for f in frames if f.startswith(("Cell In[", "File "))]
     if not frames or not CHECKS_FILE.match(frames[-1]):
         return False

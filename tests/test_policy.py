@@ -134,6 +134,11 @@ REFUSED = {  # source -> a word of the message
     "sysmod = matplotlib.sys": "`.sys`",
     "state = torch.load('w.pt', weights_only=False)": "weights_only=False",
     "data = np.load('a.npy', allow_pickle=True)": "allow_pickle=True",
+    # what IPython reads to shape a traceback: a failure would pass for a check's own message
+    "def f(x):\n    __tracebackhide__ = True\n    check_true(False, 'anything')": "`__tracebackhide__`",
+    "class E(Exception):\n    def _render_traceback_(self):\n        return ['File .../utils/checks.py']":
+        "`_render_traceback_`",
+    "error._render_traceback_ = lambda: []": "`_render_traceback_`",
 }
 
 

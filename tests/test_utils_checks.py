@@ -242,3 +242,15 @@ def test_in_grading_mode_the_autograder_still_sees_that_the_message_is_the_check
     shown = shown_in_a_kernel()
     assert any("utils/checks.py" in entry for entry in shown), shown
     assert from_checks(shown, locked_counts={2})
+
+
+def test_a_traceback_with_hidden_frames_is_never_taken_for_a_check_s_message():
+    """In grading mode checks hide none of their frames, so hidden frames are someone else's doing
+    (an answer's ``__tracebackhide__``, which the policy also refuses)."""
+    check_frame = "File /run/course/utils/checks.py:120, in check_true(condition, message, hint)"
+    honest = ["AssertionError                            Traceback (most recent call last)",
+              "Cell In[2], line 4\n----> 4 check_true(f(1), 'f(1) is true')", check_frame,
+              "AssertionError: f(1) is true"]
+    assert from_checks(honest, locked_counts={2})
+    hiding = honest[:2] + ["    [... skipping hidden 1 frame]\n"] + honest[2:]
+    assert not from_checks(hiding, locked_counts={2})

@@ -82,6 +82,11 @@ REFUSED_KEYWORDS = {("allow_pickle", True): "`allow_pickle=True` (unpickling run
                     ("weights_only", False): "`weights_only=False` (unpickling runs arbitrary code)"}
 
 
+# Names IPython reads to decide what a traceback shows: an answer that defines one could make its
+# own failure look like a check's message (the grader classifies failures by their traceback).
+TRACEBACK_HOOKS = frozenset({"__tracebackhide__", "__traceback_hide__", "_render_traceback_"})
+
+
 @dataclass(frozen=True)
 class Violation:
     cell: object  # the cell's index in the notebook (or a label), None for a lone source
@@ -231,6 +236,8 @@ class _Checker(ast.NodeVisitor):
         return any(name in scope for scope in self.scopes)
 
     def visit_FunctionDef(self, node):
+        if node.name in TRACEBACK_HOOKS:
+            self.refuse(node, f"defining `{node.name}` (it changes what a traceback shows) is not allowed in answers")
         for decorator in node.decorator_list:
             self.visit(decorator)
         self.visit(node.args)
@@ -307,14 +314,18 @@ class _Checker(ast.NodeVisitor):
             self.refuse(node, f"the name `{name}` is not allowed in answers")
 
     def visit_Name(self, node):
-        if not (isinstance(node.ctx, ast.Store) and node.id.startswith("__")):  # a class defining __eq__
+        if isinstance(node.ctx, ast.Store) and node.id in TRACEBACK_HOOKS:
+            self.refuse(node, f"defining `{node.id}` (it changes what a traceback shows) is not allowed in answers")
+        elif not (isinstance(node.ctx, ast.Store) and node.id.startswith("__")):  # a class defining __eq__
             self.check_name(node, node.id)
         if isinstance(node.ctx, ast.Load) and not self.shadowed(node.id) and node.id in self.aliases:
             self.check_forbidden_path(node, self.aliases[node.id])
 
     def visit_Attribute(self, node):
         attr = node.attr
-        if attr.startswith("__") and attr.endswith("__"):
+        if attr in TRACEBACK_HOOKS:
+            self.refuse(node, f"the attribute `{attr}` (it changes what a traceback shows) is not allowed in answers")
+        elif attr.startswith("__") and attr.endswith("__"):
             if attr not in ALLOWED_DUNDERS:
                 self.refuse(node, f"the attribute `{attr}` is not allowed in answers")
         elif attr in REFUSED_ATTRIBUTES:
