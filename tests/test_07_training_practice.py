@@ -21,6 +21,7 @@ MUTANTS = {
          [("torch.randperm(n, generator=generator)", "torch.arange(n)")]),
         ("ignores the generator", [("torch.randperm(n, generator=generator)", "torch.randperm(n)")]),
         ("validation examples also in the training set", [("return order[n_val:], order[:n_val]", "return order, order[:n_val]")]),
+        ("int(n * val_fraction) instead of round", [("n_val = round(n * val_fraction)", "n_val = int(n * val_fraction)")]),
         ("accepts any val_fraction",
          [('    if not 0 < val_fraction < 1:\n        raise ValueError(f"val_fraction must be strictly between 0 and 1, got {val_fraction}")\n', "")]),
     ],
@@ -35,6 +36,8 @@ MUTANTS = {
           ('total_loss += F.cross_entropy(logits, y, reduction="sum").item()', "means.append(F.cross_entropy(logits, y).item())"),
           ("return total_loss / count, correct / count", "return sum(means) / len(means), correct / count")]),
         ("leaves the model in eval mode", [("    model.train(was_training)\n", "")]),
+        ("evaluate returns 0-d tensors", [('F.cross_entropy(logits, y, reduction="sum").item()', 'F.cross_entropy(logits, y, reduction="sum")'),
+                                          ("(logits.argmax(dim=1) == y).sum().item()", "(logits.argmax(dim=1) == y).sum()")]),
     ],
     "train-decay": [
         ("the penalty decays the biases too", [("        if parameter.dim() >= 2:\n            total", "        if True:\n            total")]),
