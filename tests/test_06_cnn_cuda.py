@@ -276,6 +276,21 @@ def load_checkpoint(path, model, optimizer, device="cpu"):
     optimizer.load_state_dict(optimizer_state)
     return epoch
 '''),
+        ("deep copies of the state dicts, the path as a string", '''
+import copy
+
+
+def save_checkpoint(path, model, optimizer, epoch):
+    state = {"model": copy.deepcopy(model.state_dict()), "optimizer": copy.deepcopy(optimizer.state_dict()), "epoch": int(epoch)}
+    torch.save(state, str(path))
+
+
+def load_checkpoint(path, model, optimizer, device="cpu"):
+    state = torch.load(str(path), map_location=device, weights_only=True)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    return state["epoch"]
+'''),
         ("a dict with other key names", [('{"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}',
                                           '{"net": model.state_dict(), "opt": optimizer.state_dict(), "epochs_done": epoch}'),
                                          ('state["model"]', 'state["net"]'), ('state["optimizer"]', 'state["opt"]'),
