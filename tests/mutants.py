@@ -4,7 +4,9 @@ Executing a whole notebook per planted answer costs 10-60 s; most of it is set-u
 data, earlier exercises) that no planted answer changes. So the judge runs the solution notebook
 once, top to bottom in grading mode, and then, for each planted answer of an exercise:
 
-1. runs the planted answer cell in place of the solution's;
+1. forgets what the solution's answer cell defined first (its functions, classes, names: in a real
+   run nothing else defined them), then runs the planted answer cell in place of the solution's,
+   so a planted cell that fails to run leaves its names undefined, as in a real run;
 2. runs that exercise's *visible* checks (its test cell as the student edition has it);
 3. runs every graded test cell from that exercise on, hidden tests included, and notes which raise;
 4. runs the solution's answer cell again, so the next trial starts from the solution's state.
@@ -23,9 +25,12 @@ Mutant tables, in ``tests/test_NN_*.py``::
     HONEST = {"optim-sgd": [("in-place update", [(old, new), ...]),     # edits of the solution
                             ("a whole other answer", "def step(...): ...")]}   # or a whole cell
 """
+import atexit
+import contextlib
 import copy
 import functools
 import os
+import time
 from dataclasses import dataclass, field
 
 import nbformat
@@ -33,10 +38,10 @@ from nbclient import NotebookClient
 
 from autograder.course import SOLUTIONS
 from autograder.examples import ANSWER_SUFFIX, test_points
-from notebook_tools import BUDGET_SECONDS, answer_source, load
-from utils.policy import check_notebook
+from notebook_tools import BUDGET_SECONDS, answer_source, errors, load, record_figure
+from utils.policy import bound_names, check_notebook
 
-__all__ = ["Verdict", "judge", "planted", "trial_ids", "visible_catch_rate", "assert_visible_catch_rate"]
+__all__ = ["SolutionKernel", "Verdict", "judge", "solution_kernel", "planted", "trial_ids", "visible_catch_rate", "assert_visible_catch_rate"]
 
 
 @dataclass
@@ -76,15 +81,33 @@ def _error(cell):
     return None
 
 
-class _Kernel:
-    """One grading-mode kernel holding the solution notebook's state."""
+class SolutionKernel:
+    """A grading-mode kernel that has run the solution notebook top to bottom, kept for the session.
+
+    ``seconds`` and ``errors`` describe that first run (``test_notebooks.py`` checks them: the
+    solution runs clean within budget), so the run is paid for once per notebook.
+    """
 
     def __init__(self, assignment):
+        self.assignment = assignment
         self.notebook = load(assignment)
         self.visible = {c.metadata["nbgrader"]["grade_id"]: c.source
                         for c in load(assignment, student=True).cells if c.metadata.get("nbgrader", {}).get("grade")}
         self.client = NotebookClient(copy.deepcopy(self.notebook), timeout=BUDGET_SECONDS * 2, kernel_name="python3",
                                      allow_errors=True, resources={"metadata": {"path": str(SOLUTIONS / assignment)}})
+        self._stack = contextlib.ExitStack()
+        atexit.register(self._stack.close)
+        os.environ["NBGRADER_EXECUTION"] = "autograde"  # the kernel inherits it when it starts
+        try:
+            started = time.perf_counter()
+            self._stack.enter_context(self.client.setup_kernel())
+            for index, cell in enumerate(self.client.nb.cells):
+                if cell.cell_type == "code":
+                    self.client.execute_cell(cell, index)
+            self.seconds = time.perf_counter() - started
+        finally:
+            os.environ.pop("NBGRADER_EXECUTION", None)
+        self.errors = errors(self.client.nb)
 
     def run(self, source):
         cell = nbformat.v4.new_code_cell(source)
@@ -101,7 +124,12 @@ class _Kernel:
         trial = copy.deepcopy(self.notebook)
         trial.cells[answer_at].source = source
         verdict.refused = [str(v) for v in check_notebook(trial, source=self.notebook).get(answer_at, [])]
-        self.run(source)
+        earlier = set().union(*(bound_names(c.source) for c in cells[:answer_at] if c.cell_type == "code"))
+        forget = sorted(bound_names(cells[answer_at].source) - earlier)
+        assert self.run(f"for _name in {forget!r}:\n    globals().pop(_name, None)\nglobals().pop('_name', None)") is None
+        planted_error = self.run(source)
+        if planted_error:
+            verdict.errors["answer cell"] = planted_error
         visible_error = self.run(self.visible[test_id])
         if visible_error:
             verdict.caught_by_visible_checks = True
@@ -119,19 +147,17 @@ class _Kernel:
 
 
 @functools.cache
+def solution_kernel(assignment):
+    """The session's kernel for ``assignment`` (started, and the solution run, on first use)."""
+    return SolutionKernel(assignment)
+
+
+@functools.cache
 def _judged(assignment, frozen):
-    """Verdicts for a frozen table of trials (cached: one kernel per notebook and table)."""
-    kernel = _Kernel(assignment)
-    os.environ["NBGRADER_EXECUTION"] = "autograde"
-    try:
-        with kernel.client.setup_kernel():
-            for index, cell in enumerate(kernel.client.nb.cells):
-                if cell.cell_type == "code":
-                    kernel.client.execute_cell(cell, index)
-                    assert _error(cell) is None, f"{assignment}: the solution's cell {index} raised: {_error(cell)}"
-            return {(test_id, label): kernel.judge(test_id, source) for test_id, label, source in frozen}
-    finally:
-        os.environ.pop("NBGRADER_EXECUTION", None)
+    """Verdicts for a frozen table of trials (cached: each table is judged once per session)."""
+    kernel = solution_kernel(assignment)
+    assert kernel.errors == {}, f"{assignment}: the solution raised, so no planted answer can be judged: {kernel.errors}"
+    return {(test_id, label): kernel.judge(test_id, source) for test_id, label, source in frozen}
 
 
 def judge(assignment, *tables):
@@ -154,5 +180,5 @@ def assert_visible_catch_rate(assignment, verdicts, mutants, at_least=0.7):
     """The visible checks flag at least ``at_least`` of the planted wrong answers; prints the rate."""
     rate = visible_catch_rate(verdicts, mutants)
     missed = [f"{t}: {label}" for t, label in trial_ids(mutants) if not verdicts[t, label].caught_by_visible_checks]
-    print(f"{assignment}: the visible checks catch {rate:.0%} of {len(trial_ids(mutants))} planted wrong answers")
+    record_figure(f"{assignment}: the visible checks catch {rate:.0%} of {len(trial_ids(mutants))} planted wrong answers")
     assert rate >= at_least, f"{assignment}: visible checks catch {rate:.0%} < {at_least:.0%}; they miss: {missed}"

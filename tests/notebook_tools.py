@@ -16,6 +16,13 @@ from autograder.course import NOTEBOOKS, SOLUTIONS, assignments
 from autograder.examples import ANSWER_SUFFIX, test_points
 
 BUDGET_SECONDS = 60  # every notebook in grading mode, on 2 CPU cores
+FIGURES = []  # what tests measured, for the run's summary (tests/conftest.py prints it)
+
+
+def record_figure(text):
+    """Print a measured figure and keep it for the summary at the end of the run (any xdist worker)."""
+    print(text)
+    FIGURES.append(text)
 
 
 def load(assignment, student=False):
@@ -120,6 +127,6 @@ def assert_rounds_plant_each_once(mistakes, rounds):
         assert len(set(exercises)) == len(exercises)
 
 
-__all__ = ["BUDGET_SECONDS", "assignments", "load", "execute", "errors", "failed_tests",
+__all__ = ["BUDGET_SECONDS", "FIGURES", "record_figure", "assignments", "load", "execute", "errors", "failed_tests",
            "replace_answer", "answer_source", "mutate", "plant", "batches", "assert_exactly_planted_fail",
            "assert_rounds_plant_each_once", "Path"]

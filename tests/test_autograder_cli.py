@@ -110,6 +110,7 @@ def test_canvas_zip_grades_and_resumes_after_kill_9(tmp_path, scratch):
     assert (out / "course" / "gradebook.db").exists()
 
 
+@pytest.mark.notebook  # each run calibrates: the solution and the student version are graded first
 @pytest.mark.sandbox
 def test_regrade_ignores_the_journal(tmp_path):
     (tmp_path / "in" / "dev").mkdir(parents=True)

@@ -46,6 +46,7 @@ def test_nbgrader_scores_full_zero_and_partial(assignment, tmp_path):
         assert {t.grade_id for t in partial.tests if t.score == t.max_score} == set(solved)
 
 
+@pytest.mark.notebook
 @pytest.mark.sandbox
 def test_demo_runs_without_an_activated_environment():
     """The README's main command, with the interpreter's script folder *not* on PATH."""

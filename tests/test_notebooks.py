@@ -7,7 +7,8 @@ import pytest
 
 from autograder.course import NOTEBOOKS
 from autograder.release import release
-from notebook_tools import BUDGET_SECONDS, assignments, errors, execute, load
+from mutants import solution_kernel
+from notebook_tools import BUDGET_SECONDS, assignments, load, record_figure
 
 ASSIGNMENTS = assignments()
 
@@ -22,10 +23,10 @@ def regenerated():
 @pytest.mark.notebook
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_solution_runs_clean_within_budget(assignment):
-    executed, seconds = execute(load(assignment), assignment)
-    assert errors(executed) == {}, f"{assignment}: cells raised"
-    assert seconds < BUDGET_SECONDS, f"{assignment} took {seconds:.1f} s in grading mode"
-    print(f"{assignment}: {seconds:.1f} s in grading mode")
+    run = solution_kernel(assignment)  # the same run then judges the planted answers (tests/mutants.py)
+    assert run.errors == {}, f"{assignment}: cells raised"
+    assert run.seconds < BUDGET_SECONDS, f"{assignment} took {run.seconds:.1f} s in grading mode"
+    record_figure(f"{assignment}: the solution runs in {run.seconds:.1f} s in grading mode")
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -1,0 +1,64 @@
+"""Benchmark: the whole test suite's wall time, its test count and its planted wrong answers.
+
+Runs ``python -m pytest`` (the README's test command; extra arguments are passed on, e.g.
+``-m "not browser"``) in a fresh process, and prints what a contributor and the issue
+"a fast test suite" need: wall seconds, the outcome counts pytest reports, the number of tests
+collected, and the planted wrong answers (the ``MUTANTS`` tables of ``tests/test_NN_*.py`` and
+the hostile submissions of ``tests/test_hostile.py``), so a faster suite can be shown to have
+lost none of them. Usage: ``python tests/benchmarks/bench_suite.py [pytest args...]``.
+"""
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+REPO = TESTS.parent
+
+
+def _module(path):
+    sys.path.insert(0, str(TESTS))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def planted_wrong_answers():
+    """notebook test file -> its number of planted wrong answers, and the hostile submissions."""
+    counts = {}
+    for path in sorted(TESTS.glob("test_[0-9][0-9]_*.py")):
+        counts[path.stem] = sum(len(options) for options in _module(path).MUTANTS.values())
+    hostile = _module(TESTS / "test_hostile.py")
+    counts["test_hostile (submissions)"] = len(hostile.CASES) + len(hostile.WALL_CASES)
+    return counts
+
+
+def collected(args):
+    run = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", *args], cwd=REPO,
+                         capture_output=True, text=True)
+    found = re.search(r"(\d+) tests? collected", run.stdout)
+    return int(found.group(1)) if found else None
+
+
+def main(args):
+    counts = planted_wrong_answers()
+    for name, count in counts.items():
+        print(f"{name}: {count} planted wrong answers")
+    print(f"planted wrong answers in all: {sum(counts.values())}")
+    print(f"tests collected: {collected(args)}")
+    started = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", *args], cwd=REPO, env=dict(os.environ),
+                         capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-400:]
+    print(f"python -m pytest {' '.join(args)}: {seconds:.0f} s wall ({seconds / 60:.1f} min), exit {run.returncode}")
+    print(f"pytest says: {summary}")
+    return run.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
