@@ -79,6 +79,7 @@ def _slowness(item):
     return 1 if any(item.get_closest_marker(m) for m in ("notebook", "browser", "sandbox")) else 2
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     items.sort(key=_slowness)  # stable: within a rank, collection order
     for item in items:
