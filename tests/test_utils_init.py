@@ -101,6 +101,8 @@ def test_show_says_so_while_the_rules_are_unsolved(capsys):
 
     assert Explorer({"xavier": xavier_std, "kaiming": xavier_std}, width=16, max_depth=1).show() is None
     assert "Solve the exercise that defines `xavier_std` first" in capsys.readouterr().out
+    Explorer({"xavier": xavier_std, "kaiming": xavier_std}, width=16, max_depth=1, exercise=2).show()
+    assert "Solve Exercise 2 (`xavier_std`) first" in capsys.readouterr().out
 
 
 def test_show_in_a_kernel_displays_controls_that_redraw(monkeypatch):

@@ -188,6 +188,11 @@ def test_an_unsolved_exercise_prints_one_line_instead_of_a_traceback(capsys):
     assert plt.get_fignums() == []
 
 
+def test_the_line_names_the_exercise_the_widget_cell_says_it_needs(capsys):
+    slider_plot(draws_an_unsolved_exercise, exercise=3, **SLIDERS)
+    assert "Solve Exercise 3 (`stub`) first" in capsys.readouterr().out
+
+
 def test_in_a_kernel_an_unsolved_exercise_shows_the_widget_and_the_line(live_kernel, capsys):
     slider_plot(draws_an_unsolved_exercise, **SLIDERS)
     (bundle,), _ = live_kernel[0]

@@ -113,10 +113,11 @@ def draw_conv_arithmetic(output_size, n=7, f=3, stride=1, padding=0, dilation=1,
     return ax
 
 
-def conv_explorer(output_size):
+def conv_explorer(output_size, exercise=None):
     """Display sliders for N, F, S, P and dilation that redraw ``draw_conv_arithmetic(output_size, ...)``.
 
     Outside a live kernel (or without ipywidgets) it draws the lecture's 7x7, 3x3 example once.
+    ``exercise`` is the number of the exercise ``output_size`` comes from, named while unsolved.
     """
     from utils.widgets import slider_plot
 
@@ -124,4 +125,5 @@ def conv_explorer(output_size):
         draw_conv_arithmetic(output_size, N, F, S, P, dilation)
         plt.show()
 
-    slider_plot(draw, N=(3, 12, 1, 7), F=(1, 7, 1, 3), S=(1, 4, 1, 1), P=(0, 3, 1, 0), dilation=(1, 3, 1, 1))
+    slider_plot(draw, exercise=exercise, N=(3, 12, 1, 7), F=(1, 7, 1, 3), S=(1, 4, 1, 1), P=(0, 3, 1, 0),
+                dilation=(1, 3, 1, 1))

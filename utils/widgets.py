@@ -26,12 +26,13 @@ NOTE = ("Interactive plot: the sliders ({names}) need a running Jupyter kernel w
         "this is the plot at their initial values.")
 
 
-def slider_plot(draw, **sliders):
+def slider_plot(draw, *, exercise=None, **sliders):
     """Call ``draw(**values)`` whenever a slider moves.
 
     Each keyword is ``name=(min, max, step, initial)``; four ints make an integer slider (a
     batch size reads "16", not "16.00"), anything else a float slider. Displays the widget and
     returns None (returning it as well would make Jupyter show it twice when the call ends a cell).
+    ``exercise``: the number of the exercise whose functions ``draw`` calls, named while unsolved.
     Without ipywidgets (or outside a live kernel) the plot is drawn once with the initial
     values and a note says why.
     """
@@ -40,7 +41,7 @@ def slider_plot(draw, **sliders):
     widgets = _live_ipywidgets()
     if widgets is None:
         print(note)
-        _only_these(draw)(**initial)
+        _only_these(draw, exercise)(**initial)
         return None
     from IPython.display import display
 
@@ -49,7 +50,7 @@ def slider_plot(draw, **sliders):
         kind = widgets.IntSlider if all(isinstance(v, int) for v in (lo, hi, step, value)) else widgets.FloatSlider
         controls[name] = kind(min=lo, max=hi, step=step, value=value, description=name,
                               continuous_update=False)  # redraw when released, not while dragging
-    view = widgets.interactive(_only_these(draw), **controls)
+    view = widgets.interactive(_only_these(draw, exercise), **controls)
     if int(widgets.__version__.split(".")[0]) < 8:
         view.update()  # 7.x draws first when displayed as a widget, which the raw bundle below is not
     bundle = {WIDGET_VIEW: {"version_major": 2, "version_minor": 0, "model_id": view.model_id},
@@ -61,11 +62,12 @@ def slider_plot(draw, **sliders):
     return None
 
 
-def unsolved(error):
+def unsolved(error, exercise=None):
     """The line that replaces the traceback of an exercise not solved yet, or None.
 
     An exercise's stub raises a bare ``NotImplementedError()`` (a library's carries a message),
-    and the function that raised it is the one the student still has to write.
+    and the function that raised it is the one the student still has to write. The widget's cell
+    says which exercise that is (``exercise``): a kernel cannot read the notebook's headings.
     """
     if type(error) is not NotImplementedError or error.args or error.__traceback__ is None:
         return None
@@ -74,11 +76,11 @@ def unsolved(error):
         frame = frame.tb_next
     code = frame.tb_frame.f_code
     name = getattr(code, "co_qualname", code.co_name).split("<locals>.")[-1]  # "Momentum.step" (3.11+)
-    return (f"Solve the exercise that defines `{name}` first: it still raises NotImplementedError. "
-            "Run its cell, then run this one again.")
+    where = f"Exercise {exercise} (`{name}`)" if exercise else f"the exercise that defines `{name}`"
+    return f"Solve {where} first: it still raises NotImplementedError. Run its cell, then run this one again."
 
 
-def _only_these(draw):
+def _only_these(draw, exercise=None):
     """``draw`` behind a ``**values`` signature: ``interactive`` makes a widget for every
     parameter with a default it sees, so the draw's other keywords would become sliders too.
     An unsolved exercise prints its one line instead of a traceback."""
@@ -89,7 +91,7 @@ def _only_these(draw):
         try:
             return draw(**values)
         except NotImplementedError as error:
-            message = unsolved(error)
+            message = unsolved(error, exercise)
             if message is None:
                 raise
             for number in set(plt.get_fignums()) - before:  # half-drawn: it would show empty axes
