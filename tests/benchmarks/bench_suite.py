@@ -57,6 +57,9 @@ def main(args):
     summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-400:]
     print(f"python -m pytest {' '.join(args)}: {seconds:.0f} s wall ({seconds / 60:.1f} min), exit {run.returncode}")
     print(f"pytest says: {summary}")
+    for line in run.stdout.splitlines():
+        if line.startswith(("FAILED", "ERROR")):
+            print(line)
     return run.returncode
 
 
