@@ -18,7 +18,8 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/notebook_tools.py
 
-from notebook_tools import FIGURES  # noqa: E402  (needs the path above)
+import shared  # noqa: E402  (needs the path above)
+from notebook_tools import FIGURES  # noqa: E402
 
 
 def in_ci():
@@ -51,18 +52,24 @@ def pytest_runtest_setup(item):
 # ------------------------------------------------------------------ parallel runs (pytest-xdist)
 # `python -m pytest` runs on every core (`-n auto --dist loadgroup`, pyproject.toml). Each test goes
 # to whichever worker is free, except that tests sharing something expensive stay together: a
-# module's tests when they use a module-scoped fixture (one grading run that many tests read), and
-# one notebook's tests (its mutation tests and its budget run in test_notebooks.py), which share
-# the session's kernel that ran the solution (tests/mutants.py).
+# module's tests when they use a module-scoped fixture (one grading run that many tests read), the
+# tests of several modules that read one run's artefact (tests/shared.py), and one notebook's tests
+# (its mutation tests, its budget run in test_notebooks.py and its delegations in test_publish.py),
+# which share the session's kernel that ran the solution (tests/mutants.py).
 LONGEST_GROUP = "test_hostile.py"  # started first, so that no worker is left with a long tail
+SHARED = ("demo_run",)  # fixtures of run-wide artefacts: their readers wait on one worker, not on a lock
 
 
 def _group(item):
+    for name in SHARED:
+        if name in getattr(item, "fixturenames", ()):
+            return f"shared-{name}"
     module = item.module.__name__.rpartition(".")[2]
     assignment = None
     if re.match(r"test_\d\d_", module):
         assignment = getattr(item.module, "ASSIGNMENT", None) or getattr(item.module, "A", None)
-    elif item.originalname == "test_solution_runs_clean_within_budget":
+    elif item.originalname in ("test_solution_runs_clean_within_budget",  # they read its solution kernel
+                               "test_an_answer_that_delegates_to_the_edition_scores_zero"):
         assignment = item.callspec.params["assignment"]
     if assignment:
         return f"notebook-{assignment}"
@@ -72,20 +79,35 @@ def _group(item):
     return Path(item.fspath).relative_to(Path(__file__).parent).as_posix() if shared else None
 
 
-def _slowness(item):
-    """Sort key: the longest group first, then the slow kinds of test, then the quick ones."""
+def _slowness(item, group):
+    """Sort key, longest first so that no worker is left alone with a long tail: the longest group,
+    the other groups of slow tests (each a unit of a minute or more), the single slow tests, the
+    quick ones."""
     if Path(item.fspath).name == LONGEST_GROUP:
         return 0
-    return 1 if any(item.get_closest_marker(m) for m in ("notebook", "browser", "sandbox")) else 2
+    slow = any(item.get_closest_marker(m) for m in ("notebook", "browser", "sandbox"))
+    return (1 if group else 2) if slow else 3
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
-    items.sort(key=_slowness)  # stable: within a rank, collection order
+    groups = {item.nodeid: _group(item) for item in items}
+    items.sort(key=lambda item: _slowness(item, groups[item.nodeid]))  # stable: within a rank, collection order
     for item in items:
-        group = _group(item)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
+        if groups[item.nodeid]:
+            item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The bare-machine demo, run once for every test that reads it (tests/shared.py)."""
+    return shared.demo_class(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def course_copy(tmp_path_factory):
+    """course_copy(assignments, destination): a generated course of one's own, copied in 0.1 s."""
+    return lambda assignments, destination: shared.released_course(tmp_path_factory, assignments, destination)
 
 
 @pytest.fixture(autouse=True)

@@ -55,7 +55,7 @@ def damaged(data):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, course_copy):
     root = tmp_path_factory.mktemp("bad-input")
     archive = root / "moodle.zip"
     members = [  # (member path, text, date: the LMS's upload time)
@@ -82,7 +82,7 @@ def graded(tmp_path_factory):
 
     executor = LocalExecutor(2)
     try:
-        grader = Grader(root / "course", [A], executor=executor, feedback_dir=root / "feedback",
+        grader = Grader(course_copy([A], root / "course"), [A], executor=executor, feedback_dir=root / "feedback",
                         journal_dir=root / "journal")
         submissions = latest_per_assignment(find_submissions(archive, root / "incoming"), grade_ids([A]))
         results = grader.grade_many(submissions)  # as `python -m autograder grade` does

@@ -69,7 +69,7 @@ def scratch():
 
 @pytest.mark.notebook
 @pytest.mark.sandbox
-def test_canvas_zip_grades_and_resumes_after_kill_9(tmp_path, scratch):
+def test_canvas_zip_grades_and_resumes_after_kill_9(tmp_path, scratch, course_copy):
     solution, student = load_pair(A)
     archive = tmp_path / "canvas.zip"
     with zipfile.ZipFile(archive, "w") as zipped:
@@ -78,6 +78,7 @@ def test_canvas_zip_grades_and_resumes_after_kill_9(tmp_path, scratch):
         zipped.writestr(f"turingalan_102_902_{A}.ipynb", nbformat.writes(student))
         zipped.writestr(f"hopperg_103_903_{A}.ipynb", "not json")
     out = tmp_path / "out"
+    course_copy([A], out / "course")  # generated as the run would (tests/shared.py); grading reopens it
     env = dict(os.environ, TMPDIR=scratch)
 
     run = _grade(archive, out, wait=False, env=env)
@@ -112,10 +113,11 @@ def test_canvas_zip_grades_and_resumes_after_kill_9(tmp_path, scratch):
 
 @pytest.mark.notebook  # each run calibrates: the solution and the student version are graded first
 @pytest.mark.sandbox
-def test_regrade_ignores_the_journal(tmp_path):
+def test_regrade_ignores_the_journal(tmp_path, course_copy):
     (tmp_path / "in" / "dev").mkdir(parents=True)
     (tmp_path / "in" / "dev" / f"{A}.ipynb").write_text("{")
     out = tmp_path / "out"
+    course_copy([A], out / "course")
     first, again, forced = (_grade(tmp_path / "in", out), _grade(tmp_path / "in", out),
                             _grade(tmp_path / "in", out, "--regrade"))
     assert first.returncode == again.returncode == forced.returncode == 0, first.stderr[-2000:]

@@ -12,7 +12,7 @@ A = "01_backprop"
 
 @pytest.mark.notebook
 @pytest.mark.sandbox
-def test_grading_on_a_dask_local_cluster(tmp_path):
+def test_grading_on_a_dask_local_cluster(tmp_path, course_copy):
     distributed = pytest.importorskip("distributed")
     solution, student = load_pair(A)
     points = points_of(solution)
@@ -26,7 +26,7 @@ def test_grading_on_a_dask_local_cluster(tmp_path):
         executor = DaskExecutor(cluster.scheduler_address)
         try:
             assert executor.workers == 2
-            grader = Grader(tmp_path / "course", [A], executor=executor)
+            grader = Grader(course_copy([A], tmp_path / "course"), [A], executor=executor)
             results = {r.student: r for r in grader.grade_many(find_submissions(tmp_path / "in"))}
         finally:
             executor.close()

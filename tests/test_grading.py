@@ -29,10 +29,10 @@ def _submit(tmp_path, student, assignment, notebook):
 @pytest.mark.notebook
 @pytest.mark.sandbox
 @pytest.mark.parametrize("assignment", assignments())
-def test_nbgrader_scores_full_zero_and_partial(assignment, tmp_path):
+def test_nbgrader_scores_full_zero_and_partial(assignment, tmp_path, course_copy):
     solution, student = load_pair(assignment)
     points = points_of(solution)
-    grader = Grader(tmp_path / "course", [assignment])
+    grader = Grader(course_copy([assignment], tmp_path / "course"), [assignment])
 
     full = grader.grade(_submit(tmp_path, "full", assignment, answered(student, solution)))
     assert (full.status, full.score, full.max_score) == ("graded", sum(points.values()), sum(points.values())), full
@@ -91,18 +91,20 @@ def _grades(out):
 @pytest.mark.notebook
 @pytest.mark.sandbox
 def test_grades_do_not_depend_on_where_the_course_lives(tmp_path):
-    """A second clone under /tmp grades like this checkout; without its utils it refuses at calibration."""
+    """A second clone under /tmp calibrates and grades as this checkout does (the scores
+    test_nbgrader_scores_full_zero_and_partial asserts here); without its utils it refuses at calibration."""
     assignment = "01_backprop"
     solution, student = load_pair(assignment)
+    points = points_of(solution)
     _submit(tmp_path, "full", assignment, answered(student, solution))
-    _submit(tmp_path, "part", assignment, answered(student, solution, sorted(points_of(solution))[::2]))
+    _submit(tmp_path, "part", assignment, answered(student, solution, sorted(points)[::2]))
     clone = _clone(tmp_path / "clone")
     assert str(clone).startswith("/tmp/")  # hidden by the sandbox's own /tmp: the course must be bound in
 
-    here, there = _grade_from(REPO, tmp_path / "in", tmp_path / "here"), _grade_from(clone, tmp_path / "in", tmp_path / "there")
-    assert here.returncode == there.returncode == 0, (here.stderr[-2000:], there.stderr[-2000:])
-    assert _grades(tmp_path / "here") == _grades(tmp_path / "there")
-    assert _grades(tmp_path / "there")["full"] == (f"{sum(points_of(solution).values()):g}", "graded")
+    there = _grade_from(clone, tmp_path / "in", tmp_path / "there")
+    assert there.returncode == 0, there.stderr[-2000:]
+    assert _grades(tmp_path / "there") == {"full": (f"{sum(points.values()):g}", "graded"),
+                                           "part": (f"{sum(points[t] for t in sorted(points)[::2]):g}", "graded")}
 
     shutil.rmtree(clone / "utils")  # a broken environment: the notebooks' `utils` is nowhere in the sandbox
     broken = _grade_from(clone, tmp_path / "in", tmp_path / "broken")
@@ -114,19 +116,13 @@ def test_grades_do_not_depend_on_where_the_course_lives(tmp_path):
 
 
 @pytest.mark.notebook
-def test_demo_on_a_bare_machine(tmp_path):
+def test_demo_on_a_bare_machine(demo_run):
     """No bubblewrap and no activated environment: the demo runs its own examples unsandboxed, says how
-    to install bubblewrap in one line, prints the table and exits 0."""
-    bare = tmp_path / "bin"  # a PATH with neither bwrap nor this interpreter's folder
-    bare.mkdir()
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    env.update(PATH=str(bare), PYTHONPATH=str(REPO))  # this checkout's grader, wherever an editable install points
-    run = subprocess.run([sys.executable, "-m", "autograder", "demo", "--workers", "2"], cwd=Path("/"), env=env,
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    notices = [line for line in run.stderr.splitlines() if line.startswith("notice:")]
-    assert len(notices) == 1 and "apt-get install -y bubblewrap" in notices[0], run.stderr[-3000:]
-    assert "WITHOUT the sandbox" in run.stderr and "Traceback" not in run.stderr
-    rows = {line.split()[0]: line for line in run.stdout.splitlines() if line.split()[:1]}
+    to install bubblewrap in one line, prints the table and exits 0 (tests/shared.py runs it)."""
+    assert demo_run["returncode"] == 0, demo_run["stderr"][-3000:]
+    notices = [line for line in demo_run["stderr"].splitlines() if line.startswith("notice:")]
+    assert len(notices) == 1 and "apt-get install -y bubblewrap" in notices[0], demo_run["stderr"][-3000:]
+    assert "WITHOUT the sandbox" in demo_run["stderr"] and "Traceback" not in demo_run["stderr"]
+    rows = {line.split()[0]: line for line in demo_run["stdout"].splitlines() if line.split()[:1]}
     assert "60 / 60  graded" in rows["ada"] and "0 / 60   graded" in rows["ben"]
     assert "rejected" in rows["dev"] and "flagged" in rows["eve"] and "error" in rows["fay"]

@@ -2,7 +2,7 @@
 
 Every attack is built on the *untouched* student version (or on the solution where the point is
 that honest work survives), so any point it earns beyond the stated figure is unearned. Two
-groups share one course and two sandboxed workers:
+groups, each in a course of its own, are graded at once on three sandboxed workers:
 
 * ``CASES`` go through the whole grader, answer policy included: one case per attack class
   (reaching the guard, IPython's shell, ``sys``, frames, the history, the locked cells...);
@@ -20,6 +20,7 @@ import hashlib
 import html
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
 import pytest
@@ -393,22 +394,26 @@ def _write_class(folder, cases, course):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, course_copy):
+    """Both classes graded at once, each in a course of its own, on three workers: the cases that
+    spend the cell limit waiting overlap with the others."""
     root = tmp_path_factory.mktemp("hostile")
-    course = root / "course"
-    _write_class(root / "in", {**CASES, **{k: (v[0],) for k, v in HONEST.items()}}, course)
-    _write_class(root / "walls", WALL_CASES, course)
+    courses = {"in": course_copy([A], root / "course"), "walls": course_copy([A], root / "walls-course")}
+    _write_class(root / "in", {**CASES, **{k: (v[0],) for k, v in HONEST.items()}}, courses["in"])
+    _write_class(root / "walls", WALL_CASES, courses["walls"])
     before = solutions_digest([A])
-    executor = LocalExecutor(2)
+    executor = LocalExecutor(3)
     try:
         options = dict(limits=LIMITS, executor=executor, feedback_dir=root / "feedback")
-        grader = Grader(course, [A], **options)
-        tests_before = _gradebook_tests(course)
-        results = grader.grade_many(find_submissions(root / "in"))
-        results += Grader(course, [A], answer_policy=False, **options).grade_many(find_submissions(root / "walls"))
+        graders = {"in": Grader(courses["in"], [A], **options),
+                   "walls": Grader(courses["walls"], [A], answer_policy=False, **options)}
+        tests_before = {name: _gradebook_tests(course) for name, course in courses.items()}
+        with ThreadPoolExecutor(len(graders)) as both:
+            runs = [both.submit(grader.grade_many, find_submissions(root / name)) for name, grader in graders.items()]
+            results = [result for run in runs for result in run.result()]
     finally:
         executor.close()
-    return {"results": {r.student: r for r in results}, "root": root, "course": course,
+    return {"results": {r.student: r for r in results}, "root": root, "courses": courses,
             "solutions_before": before, "tests_before": tests_before}
 
 
@@ -436,7 +441,7 @@ def test_warnings_cost_nothing_and_a_real_failure_shows_its_check_s_message(grad
 @pytest.mark.sandbox
 def test_gradebook_tests_and_solutions_are_unchanged(graded):
     assert solutions_digest([A]) == graded["solutions_before"]
-    assert _gradebook_tests(graded["course"]) == graded["tests_before"]
+    assert {name: _gradebook_tests(course) for name, course in graded["courses"].items()} == graded["tests_before"]
 
 
 @pytest.mark.notebook
@@ -472,7 +477,7 @@ def test_hostile_submission(graded, student):
 @pytest.mark.notebook
 @pytest.mark.sandbox
 def test_the_sandbox_hides_the_course_and_the_network(graded):
-    autograded = graded["course"] / "autograded"
+    autograded = graded["courses"]["walls"] / "autograded"  # read_secrets, output_200mb and network are walls
     secrets = (autograded / "read_secrets" / A / f"{A}.ipynb").read_text()
     assert "FOUND []" in secrets
     assert "gradebook not writable" in secrets

@@ -177,16 +177,14 @@ def test_a_rejected_page_says_what_happened_and_what_to_do_next():
 
 
 @pytest.mark.notebook
-def test_check_gives_the_graders_visible_verdicts_for_the_demo_submissions(tmp_path):
+def test_check_gives_the_graders_visible_verdicts_for_the_demo_submissions(tmp_path, demo_run):
     """``check`` (visible checks only) agrees with ``grade`` per exercise, where grade failed
-    visibly, passed, or found it not attempted."""
-    from autograder.grade import grade_all
-    from autograder.ingest import find_submissions
+    visibly, passed, or found it not attempted (``grade``: the demo's run, tests/shared.py)."""
+    from autograder.outputs import results_of
     from utils.selfcheck import run
 
-    write_demo_submissions(tmp_path / "subs", "01_backprop")
-    graded = {r.student: r for r in grade_all(find_submissions(tmp_path / "subs"), tmp_path / "course",
-                                              ["01_backprop"], sandbox=False)}
+    write_demo_submissions(tmp_path / "subs", "01_backprop")  # the notebooks the demo graded
+    graded = {r.student: r for r in results_of(demo_run["out"])}
     for student in ("ada", "ben", "cleo", "eve"):
         path = tmp_path / "subs" / student / "01_backprop.ipynb"
         verdicts, _ = run(nbformat.read(path, as_version=4), path.parent)
@@ -246,7 +244,7 @@ def test_a_later_report_without_the_policy_exports_the_penalised_scores_grades_c
 
 
 @pytest.mark.notebook
-def test_an_answer_that_fails_only_a_hidden_check_is_labelled_hidden_and_passes_check(tmp_path):
+def test_an_answer_that_fails_only_a_hidden_check_is_labelled_hidden_and_passes_check(tmp_path, course_copy):
     from autograder.examples import answered
     from autograder.grade import Grader
     from autograder.ingest import Submission
@@ -261,7 +259,7 @@ def test_an_answer_that_fails_only_a_hidden_check_is_labelled_hidden_and_passes_
     path = tmp_path / "zed" / "01_backprop.ipynb"
     path.parent.mkdir()
     nbformat.write(notebook, path)
-    graded = Grader(tmp_path / "course", ["01_backprop"], sandbox=False).grade(Submission("zed", "01_backprop", path))
+    graded = Grader(course_copy(["01_backprop"], tmp_path / "course"), ["01_backprop"], sandbox=False).grade(Submission("zed", "01_backprop", path))
     assert [(t.grade_id, t.failed_in) for t in graded.tests if t.score < t.max_score] == [("backprop-gates", "hidden")]
     verdicts, _ = run(notebook, path.parent)
     assert {v.grade_id: v.status for v in verdicts}["backprop-gates"] == "passed"

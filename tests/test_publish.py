@@ -17,7 +17,8 @@ import pytest
 from autograder.cli import main
 from autograder.course import SOLUTIONS, assignments
 from autograder.publish import FORBIDDEN, PublishError, publish
-from notebook_tools import execute, failed_tests, load, replace_answer
+from mutants import judge
+from notebook_tools import load
 from utils.colab import colab_url, setup_code
 
 REPO_URL, BRANCH = "https://github.com/example-school/dlf-students", "spring"
@@ -293,12 +294,13 @@ def test_every_exercise_is_audited():
 @pytest.mark.parametrize("assignment", sorted({a for a in assignments()
                                               if set(answer_ids(a)) & (set(DELEGATIONS) - STOPPED_BY_POLICY)}))
 def test_an_answer_that_delegates_to_the_edition_scores_zero(assignment):
-    planted = [a for a in answer_ids(assignment) if a in DELEGATIONS and a not in STOPPED_BY_POLICY]
-    notebook = load(assignment)
-    for answer in planted:
-        notebook = replace_answer(notebook, answer.removesuffix("-answer"), DELEGATIONS[answer])
-    executed, _ = execute(notebook, assignment)
-    assert {a.removesuffix("-answer") for a in planted} <= failed_tests(executed)
+    """Each delegation in place of its exercise's answer, judged in the notebook's solution kernel
+    with the hidden tests (tests/mutants.py): its exercise loses its points."""
+    planted = {a.removesuffix("-answer"): [("delegates to the edition", DELEGATIONS[a])] for a in answer_ids(assignment)
+               if a in DELEGATIONS and a not in STOPPED_BY_POLICY}
+    verdicts = judge(assignment, planted)
+    kept = [test_id for (test_id, _), verdict in verdicts.items() if test_id not in verdict.failed]
+    assert not kept, f"delegations that keep their exercise's points: {kept}"
 
 
 def test_set_up_cells_badges_and_colab_module_point_at_the_edition(edition):
@@ -356,7 +358,7 @@ def test_refuses_to_overwrite_a_folder_that_is_not_an_edition(tmp_path, capsys):
 
 
 @pytest.mark.notebook
-def test_a_solved_edition_notebook_is_graded_in_full(edition, tmp_path):
+def test_a_solved_edition_notebook_is_graded_in_full(edition, tmp_path, course_copy):
     """The rewritten set-up cell (and its checksum) is nothing the grader objects to."""
     from autograder.examples import answered, test_points
     from autograder.grade import Grader
@@ -368,7 +370,7 @@ def test_a_solved_edition_notebook_is_graded_in_full(edition, tmp_path):
     path = tmp_path / "in" / "ada" / f"{assignment}.ipynb"
     path.parent.mkdir(parents=True)
     nbformat.write(answered(published, solution), path)
-    result = Grader(tmp_path / "course", [assignment]).grade(Submission("ada", assignment, path))
+    result = Grader(course_copy([assignment], tmp_path / "course"), [assignment]).grade(Submission("ada", assignment, path))
     total = sum(test_points(solution).values())
     assert (result.status, result.score, result.max_score) == ("graded", total, total), result
 

@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -64,6 +65,7 @@ class LabServer:
 
     def __init__(self, root, port, token, process, log):
         self.root, self.port, self.token, self.process, self.log = root, port, token, process, log
+        self._stopping = []
 
     def url(self, path=""):
         return f"http://127.0.0.1:{self.port}/{path}?token={self.token}"
@@ -76,9 +78,25 @@ class LabServer:
         return json.loads(body) if body else None
 
     def shut_down_kernels(self):
-        """Stop every kernel, so one notebook's kernel never serves the next test."""
-        for session in self.api("sessions"):
-            self.api(f"sessions/{session['id']}", method="DELETE")
+        """Stop every kernel running now, so one notebook's kernel never serves the next test.
+
+        The server takes seconds to stop a kernel; the next test opens a session of its own
+        meanwhile (never one of these), so they stop in the background and ``finish`` waits."""
+        sessions = [session["id"] for session in self.api("sessions")]
+        stopping = threading.Thread(target=lambda: [self.api(f"sessions/{s}", method="DELETE") for s in sessions])
+        stopping.start()
+        self._stopping.append(stopping)
+
+    def finish(self):
+        """Wait for the kernels still stopping, then stop the server."""
+        for stopping in self._stopping:
+            stopping.join(timeout=60)
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
     def log_tail(self, lines=40):
         return "\n".join(Path(self.log).read_text(errors="replace").splitlines()[-lines:])
@@ -135,12 +153,7 @@ def lab_server(tmp_path_factory):
                 time.sleep(0.5)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.finish()
 
 
 @pytest.fixture(scope="session")

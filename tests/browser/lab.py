@@ -29,6 +29,12 @@ _RUN_STATE = f"""(index) => {{
     return panel.content.model.cells.get(index).executionCount !== null ? 'done' : 'idle';
 }}"""
 STALL_SECONDS = 15  # idle this long without having run the cell: the run never reached it
+POLL_SECONDS = 0.1
+_NOT_RUN = f"""() => {{
+    const cells = {_PANEL}.content.model.cells;
+    return [...Array(cells.length).keys()].filter(i => cells.get(i).type === 'code'
+                                                       && cells.get(i).executionCount === null);
+}}"""
 
 _workspaces = itertools.count(1)
 
@@ -82,7 +88,7 @@ class NotebookPage:
             assert now < deadline, f"{self.path}: still running after {RUN_SECONDS} s"
             assert not idle_since or now - idle_since < STALL_SECONDS, \
                 f"{self.path}: the kernel is idle but cell {index} never ran"
-            time.sleep(0.5)
+            time.sleep(POLL_SECONDS)
 
     def select(self, index):
         """Make cell ``index`` the only selected cell (command mode), as a click on it would."""
@@ -97,23 +103,29 @@ class NotebookPage:
         """Run > Run All Cells, then keep going past errors the way a student would.
 
         JupyterLab stops a run at the first cell that raises (an unsolved exercise in a student
-        notebook); each further round selects the first cell that has not run and uses
-        Run > Run Selected Cell and All Below (for the last cell: ... and Do not Advance),
-        until every code cell has run once.
+        notebook, and each cell that then misses its names); each further round selects the first
+        cell that has not run and uses Run > Run Selected Cell and All Below (for the last cell:
+        ... and Do not Advance), until every code cell has run once. The second round goes
+        through the menu; later ones run the menu item's command directly (a student notebook
+        takes some 25 rounds, and two menu clicks cost half a second each).
         Returns the number of rounds.
         """
-        code = [i for i, cell in enumerate(self.cells()) if cell["cell_type"] == "code"]
+        last_cell = self.page.evaluate(f"() => {_PANEL}.content.model.cells.length") - 1
+        first = self.page.evaluate(_NOT_RUN)[0]  # a fresh notebook: its first code cell
         self.menu("Run", "Run All Cells")
-        self._wait_run(code[0])
+        self._wait_run(first)
         rounds = 1
         while True:
-            pending = [i for i, cell in enumerate(self.cells())
-                       if cell["cell_type"] == "code" and cell.get("execution_count") is None]
+            pending = self.page.evaluate(_NOT_RUN)  # the code cells not run yet (no outputs fetched)
             if not pending:
                 return rounds
             self.select(pending[0])
-            last = pending[0] == len(self.cells()) - 1  # JupyterLab greys "...and All Below" there
-            self.menu("Run", "Run Selected Cell and Do not Advance" if last else "Run Selected Cell and All Below")
+            last = pending[0] == last_cell  # JupyterLab greys "...and All Below" there
+            if rounds == 1:
+                self.menu("Run", "Run Selected Cell and Do not Advance" if last else "Run Selected Cell and All Below")
+            else:
+                self.page.evaluate("(command) => window.jupyterapp.commands.execute(command)",
+                                   "notebook:run-cell" if last else "notebook:run-all-below")
             self._wait_run(pending[0])
             rounds += 1
 
@@ -171,11 +183,19 @@ class NotebookPage:
         paths = []
         for part, offset in enumerate(range(0, int(height), part_height), start=1):
             self.page.evaluate(f"(offset) => {{ {scroller}.scrollTop = offset; }}", offset)
-            self.page.wait_for_timeout(300)  # a layout pass at the new size and position
+            next_frames(self.page)  # laid out and painted at the new size and position
             paths.append(path if part == 1 else path.with_name(f"{path.stem}-{part}{path.suffix}"))
-            self.page.screenshot(path=str(paths[-1]))
+            self.page.screenshot(path=str(paths[-1]), **({"quality": 85} if path.suffix == ".jpg" else {}))
         self.page.set_viewport_size(size)
         return paths
+
+
+def next_frames(page, frames=2):
+    """Wait for the browser to lay out and paint ``frames`` more frames (what a screenshot needs)."""
+    page.evaluate("""(frames) => new Promise(done => {
+        const step = left => left ? requestAnimationFrame(() => step(left - 1)) : done();
+        step(frames);
+    })""", frames)
 
 
 def screenshot_of(element, path):
@@ -184,7 +204,7 @@ def screenshot_of(element, path):
     element.scroll_into_view_if_needed()
     element.page.wait_for_function("node => [...node.querySelectorAll('img')].every(img => img.complete)",
                                    arg=element.element_handle())
-    element.page.wait_for_timeout(300)
+    next_frames(element.page)
     element.page.screenshot(path=str(path), clip=element.bounding_box())
 
 
@@ -194,6 +214,24 @@ def plotted(area):
         const images = [...node.querySelectorAll('img')].map(img => img.src);
         return images.length ? images.join('|') : node.innerText;
     }""")
+
+
+# From now on, note the widget messages the page sends the kernel (a slider's new value) and which
+# of them the kernel has finished handling: whatever it drew for them is on the wire before that.
+_COUNT_WIDGET_REPLIES = f"""() => {{
+    window.dlfSent = new Set();
+    window.dlfDone = new Set();
+    if (window.dlfCounting) return;
+    window.dlfCounting = true;
+    {_PANEL}.sessionContext.session.kernel.anyMessage.connect((_, args) => {{
+        const msg = args.msg;
+        if (args.direction === 'send' && msg.header.msg_type === 'comm_msg') window.dlfSent.add(msg.header.msg_id);
+        if (args.direction === 'recv' && msg.header.msg_type === 'status' && msg.content.execution_state === 'idle'
+            && msg.parent_header && window.dlfSent.has(msg.parent_header.msg_id)) window.dlfDone.add(msg.parent_header.msg_id);
+    }});
+}}"""
+_KERNEL_ANSWERED = "() => window.dlfSent.size > 0 && [...window.dlfSent].every(id => window.dlfDone.has(id))"
+RENDER_SECONDS = 2  # after the kernel answered a slider, for its redraw to reach the page
 
 
 def move_slider(area, page):
@@ -206,16 +244,23 @@ def move_slider(area, page):
         return False
     handle = handles.first
     at_max = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
+    page.evaluate(_COUNT_WIDGET_REPLIES)
     handle.focus()
     page.keyboard.press("ArrowLeft" if at_max else "ArrowRight")
     return True
 
 
 def wait_for_change(area, before, seconds=WIDGET_SECONDS):
-    deadline = time.monotonic() + seconds
+    """What the widget shows once it changed, or ``before``: after ``seconds``, or soon after the
+    kernel finished handling the slider's messages without the picture changing."""
+    deadline, answered = time.monotonic() + seconds, None
     while time.monotonic() < deadline:
         now = plotted(area)
         if now != before:
             return now
+        if answered is None and area.page.evaluate(_KERNEL_ANSWERED):
+            answered = time.monotonic()
+        if answered is not None and time.monotonic() - answered > RENDER_SECONDS:
+            return before
         time.sleep(0.25)
     return before

@@ -75,7 +75,7 @@ def check_notebook(page, screenshot_dir, student):
         if move_slider(area, page.page) and wait_for_change(area, before) == before:
             problems.append(f"widget {k}: moving its first slider did not change the plot")
 
-    page.screenshot(screenshot_dir / f"{stem}.png")
+    page.screenshot(screenshot_dir / f"{stem}.jpg")  # JPEG: a tall PNG takes seconds to encode
     problems += [f"console: {message}" for message in page.console_errors()]
     return problems
 

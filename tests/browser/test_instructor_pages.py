@@ -2,26 +2,13 @@
 markdown rendered and plots drawn; a screenshot of each goes to the suite's screenshot folder."""
 import pytest
 
-from autograder.examples import write_demo_submissions
-from autograder.grade import Grader
-from autograder.ingest import find_submissions
-
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """The demo class graded (without the sandbox: the submissions are the course's own examples)."""
-    from autograder.outputs import finish_run
-    root = tmp_path_factory.mktemp("graded")
-    write_demo_submissions(root / "subs", "01_backprop")
-    grader = Grader(root / "out" / "course", ["01_backprop"], sandbox=False, feedback_dir=root / "out" / "feedback",
-                    journal_dir=root / "out" / "journal")
-    results = grader.grade_many(find_submissions(root / "subs"))
-    from autograder.report import write_csv
-    write_csv(results, root / "out" / "grades.csv")
-    finish_run(root / "out", results)
-    return root / "out"
+def graded(demo_run):
+    """The demo class's grading folder: feedback pages, grades.csv, the class report (tests/shared.py)."""
+    return demo_run["out"]
 
 
 def test_a_feedback_page_renders_markdown_and_says_what_failed(browser, graded, screenshot_dir):
