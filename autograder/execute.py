@@ -62,6 +62,16 @@ def trusted_modules(notebook):
     return sorted(found)
 
 
+# What a cell's code says when it may import torch._dynamo (an optimizer's step, torch.compile,
+# activation checkpointing): whatever that import changes must be in the guard's snapshot.
+WAKES_DYNAMO = re.compile(r"optim|compile|dynamo|checkpoint")
+
+
+def wakes_dynamo(notebook):
+    """Whether any code cell of ``notebook`` (the student's included) may import ``torch._dynamo``."""
+    return any(cell.cell_type == "code" and WAKES_DYNAMO.search(cell.source) for cell in notebook.cells)
+
+
 class GradingClient(Execute):
     """nbgrader's executor that records what it saw on the wire; ``stop(reason)`` kills the kernel.
 
@@ -130,8 +140,9 @@ class GradingClient(Execute):
         if reply is None:
             raise DeadKernelError("Kernel died")
 
-    def install_guard(self, name, modules):
-        code = inspect.getsource(guard) + f"\ninstall({name!r}, {modules!r})\ndel install, _settle_torch_optim\n"
+    def install_guard(self, name, modules, import_dynamo=True):
+        code = (inspect.getsource(guard) + f"\ninstall({name!r}, {modules!r}, {bool(import_dynamo)!r})\n"
+                "del install, _settle_torch_optim\n")
         reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
         if reply is None or reply["content"]["status"] != "ok":
             raise RuntimeError(f"could not install the integrity guard: {reply and reply['content']}")
@@ -256,7 +267,7 @@ def _run(client, notebook, limits, sockets, skip):
                 os.chmod(sockets, 0o755)
             deadline.start()
             cell_timeout, client.timeout = client.timeout, limits.notebook_timeout  # imports torch &c.
-            client.install_guard(name, trusted_modules(notebook))
+            client.install_guard(name, trusted_modules(notebook), wakes_dynamo(notebook))
             client.timeout = cell_timeout
             for index, cell in enumerate(notebook.cells):
                 if cell.cell_type != "code":

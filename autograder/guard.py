@@ -15,17 +15,18 @@ an in-process guard. The sandbox, not this guard, protects the course.
 """
 
 
-def _settle_torch_optim(optim):
+def _settle_torch_optim(optim, import_dynamo):
     """Make PyTorch's own first-use patches now, before the snapshot.
 
     The first ``Optimizer`` of a class wraps that class's ``step`` in a profiling hook, and the
-    first step imports ``torch._dynamo``, which rewraps ``torch.manual_seed``. Done during a
-    graded cell they would look like tampering; done here they are part of the trusted state.
+    first step imports ``torch._dynamo``, which rewraps ``torch.manual_seed`` (and registers
+    properties on ``torch.compiler``'s cache classes). Done during a graded cell they would look
+    like tampering; done here they are part of the trusted state. Importing ``torch._dynamo``
+    costs a kernel a second or more, so it is done only for a notebook whose code may wake it
+    (``execute.wakes_dynamo``).
     """
     if optim is None:
         return
-    import torch
-
     pending = [optim.Optimizer]
     while pending:
         cls = pending.pop()
@@ -33,14 +34,14 @@ def _settle_torch_optim(optim):
         if "step" in vars(cls) and not getattr(cls.step, "hooked", None):
             cls.step = optim.Optimizer.profile_hook_step(cls.step)
             cls.step.hooked = True
-    try:
-        import torch._dynamo  # noqa: F401
-    except Exception:  # not every build has it; then nothing rewraps manual_seed
-        pass
-    del torch
+    if import_dynamo:
+        try:
+            import torch._dynamo  # noqa: F401
+        except Exception:  # not every build has it; then nothing rewraps manual_seed
+            pass
 
 
-def install(name, modules_to_trust):
+def install(name, modules_to_trust, import_dynamo=True):
     """Import and snapshot ``modules_to_trust`` and the shell; bind ``name`` in builtins to the guard.
 
     The guard, called before each locked cell, repairs and returns what changed; called with
@@ -50,6 +51,8 @@ def install(name, modules_to_trust):
     """
     import builtins
     import importlib
+    import itertools
+    import operator
     import sys
     import types
 
@@ -58,7 +61,7 @@ def install(name, modules_to_trust):
             importlib.import_module(module_name)
         except Exception:  # a module the notebook names but this machine lacks: nothing to guard
             pass
-    _settle_torch_optim(sys.modules.get("torch.optim"))
+    _settle_torch_optim(sys.modules.get("torch.optim"), import_dynamo)
     roots = tuple({m.split(".")[0] for m in modules_to_trust}) + ("builtins", "IPython", "ipykernel")
 
     def trusted(module_name):
@@ -83,11 +86,49 @@ def install(name, modules_to_trust):
                                                         property, types.BuiltinFunctionType))}
         modules[module_name] = (module, attributes)
 
+    # What the guard compares on every call, flattened so that one pass in C answers "did anything
+    # change?" (some 10^5 attributes once torch is imported); the loops in ``guard``, which say what
+    # changed and put it back, run only when something did. The built-ins it uses are bound now,
+    # before any student code runs.
+    flat = {}
+    apply, every, pairwise, same = map, all, itertools.starmap, operator.is_
+    in_dict, in_class = dict.get, types.MappingProxyType.get
+    code_of, defaults_of, kwdefaults_of = (operator.attrgetter(a) for a in ("__code__", "__defaults__", "__kwdefaults__"))
+
+    def flatten():
+        """The snapshot as columns: (getter, [(namespace, key)], [value]) per kind of namespace."""
+        columns = {}
+        namespaces = [(vars(module), attributes) for module, attributes in modules.values()]
+        for namespace, attributes in namespaces + [(vars(cls), attributes) for cls, attributes in classes.items()]:
+            getter = in_dict if type(namespace) is dict else in_class if type(namespace) is types.MappingProxyType \
+                else type(namespace).get
+            keys, values = columns.setdefault(getter, ([], []))
+            keys += [(namespace, key) for key in attributes]
+            values += attributes.values()
+        flat["attributes"] = [(getter, keys, values) for getter, (keys, values) in columns.items()]
+        flat["names"], flat["modules"] = list(modules), [module for module, _ in modules.values()]
+        flat["functions"] = list(codes)
+        flat["codes"] = [code for code, _, _ in codes.values()]
+        flat["defaults"] = [defaults for _, defaults, _ in codes.values()]
+        flat["kwdefaults"] = [kwdefaults for _, _, kwdefaults in codes.values()]
+
+    def unchanged():
+        """True when every snapshotted module, attribute and function is the very object it was."""
+        functions = flat["functions"]
+        return (every(apply(same, apply(sys.modules.get, flat["names"]), flat["modules"]))
+                and every(every(apply(same, pairwise(getter, keys), values)) for getter, keys, values in flat["attributes"])
+                and every(apply(same, apply(code_of, functions), flat["codes"]))
+                and every(apply(same, apply(defaults_of, functions), flat["defaults"]))
+                and every(apply(same, apply(kwdefaults_of, functions), flat["kwdefaults"])))
+
     def snapshot_all():
+        known = len(modules)
         for module_name, module in list(sys.modules.items()):
             if module is not None and trusted(module_name) and module_name not in modules \
                     and module_name != "builtins":  # the kernel rebinds some builtins: see below
                 snapshot_module(module_name, module)
+        if len(modules) > known or not flat:
+            flatten()
 
     snapshot_all()
     volatile = {"input", "raw_input", "get_ipython", "display", "exit", "quit", "help"}  # the kernel rebinds
@@ -124,28 +165,29 @@ def install(name, modules_to_trust):
         import threading
         threading.settrace(None)
         threading.setprofile(None)
-        for module_name, (module, attributes) in modules.items():
-            if sys.modules.get(module_name) is not module:
-                sys.modules[module_name] = module
-                repaired.append(f"sys.modules[{module_name!r}]")
-            namespace = vars(module)
-            for key, value in attributes.items():
-                if namespace.get(key) is not value:
-                    namespace[key] = value
-                    repaired.append(f"{module_name}.{key}")
-        for cls, attributes in classes.items():
-            for key, value in attributes.items():
-                if vars(cls).get(key) is not value:
-                    try:
-                        setattr(cls, key, value)
-                        repaired.append(f"{cls.__module__}.{cls.__qualname__}.{key}")
-                    except (TypeError, AttributeError):
-                        pass
-        for function, (code, defaults, kwdefaults) in codes.items():
-            if function.__code__ is not code or function.__defaults__ is not defaults \
-                    or function.__kwdefaults__ is not kwdefaults:
-                function.__code__, function.__defaults__, function.__kwdefaults__ = code, defaults, kwdefaults
-                repaired.append(f"{function.__module__}.{function.__qualname__}.__code__")
+        if not unchanged():  # something was replaced: find what, and put it back
+            for module_name, (module, attributes) in modules.items():
+                if sys.modules.get(module_name) is not module:
+                    sys.modules[module_name] = module
+                    repaired.append(f"sys.modules[{module_name!r}]")
+                namespace = vars(module)
+                for key, value in attributes.items():
+                    if namespace.get(key) is not value:
+                        namespace[key] = value
+                        repaired.append(f"{module_name}.{key}")
+            for cls, attributes in classes.items():
+                for key, value in attributes.items():
+                    if vars(cls).get(key) is not value:
+                        try:
+                            setattr(cls, key, value)
+                            repaired.append(f"{cls.__module__}.{cls.__qualname__}.{key}")
+                        except (TypeError, AttributeError):
+                            pass
+            for function, (code, defaults, kwdefaults) in codes.items():
+                if function.__code__ is not code or function.__defaults__ is not defaults \
+                        or function.__kwdefaults__ is not kwdefaults:
+                    function.__code__, function.__defaults__, function.__kwdefaults__ = code, defaults, kwdefaults
+                    repaired.append(f"{function.__module__}.{function.__qualname__}.__code__")
         namespace = vars(builtins)
         for key, value in builtin_names.items():
             if namespace.get(key) is not value:

@@ -3,7 +3,7 @@
 Runs ``python -m pytest`` (the README's test command; extra arguments are passed on, e.g.
 ``-m "not browser"``) in a fresh process, and prints what a contributor and the issue
 "a fast test suite" need: wall seconds, the outcome counts pytest reports, the number of tests
-collected, and the planted wrong answers (the ``MUTANTS`` tables of ``tests/test_NN_*.py`` and
+collected, the ten test files that took longest, and the planted wrong answers (the ``MUTANTS`` tables of ``tests/test_NN_*.py`` and
 the hostile submissions of ``tests/test_hostile.py``), so a faster suite can be shown to have
 lost none of them. Usage: ``python tests/benchmarks/bench_suite.py [pytest args...]``.
 """
@@ -51,8 +51,8 @@ def main(args):
     print(f"planted wrong answers in all: {sum(counts.values())}")
     print(f"tests collected: {collected(args)}")
     started = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", *args], cwd=REPO, env=dict(os.environ),
-                         capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "--durations=0", *args], cwd=REPO,
+                         env=dict(os.environ), capture_output=True, text=True)
     seconds = time.perf_counter() - started
     summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-400:]
     print(f"python -m pytest {' '.join(args)}: {seconds:.0f} s wall ({seconds / 60:.1f} min), exit {run.returncode}")
@@ -60,7 +60,18 @@ def main(args):
     for line in run.stdout.splitlines():
         if line.startswith(("FAILED", "ERROR")):
             print(line)
+    print("where the time went (seconds of test set-up, call and teardown, summed over the workers):")
+    for name, spent in sorted(time_per_file(run.stdout).items(), key=lambda item: -item[1])[:10]:
+        print(f"  {spent:6.0f} s  {name}")
     return run.returncode
+
+
+def time_per_file(report):
+    """test file -> seconds, from pytest's ``--durations`` lines (``12.3s call  tests/x.py::test``)."""
+    spent = {}
+    for found in re.finditer(r"^([0-9.]+)s (?:setup|call|teardown) +([^:\s]+)::", report, re.MULTILINE):
+        spent[found.group(2)] = spent.get(found.group(2), 0.0) + float(found.group(1))
+    return spent
 
 
 if __name__ == "__main__":

@@ -70,12 +70,19 @@ class LabServer:
     def url(self, path=""):
         return f"http://127.0.0.1:{self.port}/{path}?token={self.token}"
 
-    def api(self, path, method="GET"):
+    def api(self, path, method="GET", body=None):
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/{path}", method=method,
-                                         headers={"Authorization": f"token {self.token}"})
+                                         data=None if body is None else json.dumps(body).encode(),
+                                         headers={"Authorization": f"token {self.token}",
+                                                  "Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=10) as response:
             body = response.read()
         return json.loads(body) if body else None
+
+    def start_kernel(self, path):
+        """Start the notebook's kernel (a session for ``path``), as opening it in Lab would."""
+        return self.api("sessions", method="POST", body={"path": path, "type": "notebook", "name": "",
+                                                         "kernel": {"name": "python3"}})
 
     def shut_down_kernels(self):
         """Stop every kernel running now, so one notebook's kernel never serves the next test.

@@ -6,6 +6,7 @@ with ``--LabApp.expose_app_in_browser``, which is the same model the page render
 """
 import itertools
 import re
+import threading
 import time
 
 RUN_SECONDS = 300          # one "Run ..." until the kernel is idle again; notebooks take < 60 s
@@ -60,7 +61,11 @@ class NotebookPage:
         self.page.locator(".lm-MenuBar-itemLabel").first.wait_for()
 
     def open(self):
+        """Open the notebook once its kernel is idle; the kernel starts while the page loads."""
+        starting = threading.Thread(target=self.server.start_kernel, args=(self.path,))
+        starting.start()
         self.goto(self.path)
+        starting.join()
         self.page.wait_for_function(_KERNEL_IDLE, arg=self.path, timeout=RUN_SECONDS * 1000, polling=250)
         # The file browser is not under test: fold it away so screenshots show the notebook.
         open_sidebar = self.page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current')
