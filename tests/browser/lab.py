@@ -84,16 +84,20 @@ class NotebookPage:
         """The notebook as the page holds it (nbformat JSON cells, with outputs)."""
         return self.page.evaluate(f"() => {_PANEL}.content.model.toJSON().cells")
 
-    def _wait_run(self, index):
-        """Wait until the run that starts at cell ``index`` is over (that cell has run, all idle)."""
+    def _wait_run(self, index, stall=STALL_SECONDS):
+        """Wait until the run that starts at cell ``index`` is over (that cell has run, all idle).
+
+        Returns False when the kernel stays idle ``stall`` seconds without having run that cell.
+        """
         deadline, idle_since = time.monotonic() + RUN_SECONDS, None
         while (state := self.page.evaluate(_RUN_STATE, index)) != "done":
             now = time.monotonic()
             idle_since = (idle_since or now) if state == "idle" else None
             assert now < deadline, f"{self.path}: still running after {RUN_SECONDS} s"
-            assert not idle_since or now - idle_since < STALL_SECONDS, \
-                f"{self.path}: the kernel is idle but cell {index} never ran"
+            if idle_since and now - idle_since >= stall:
+                return False
             time.sleep(POLL_SECONDS)
+        return True
 
     def select(self, index):
         """Make cell ``index`` the only selected cell (command mode), as a click on it would."""
@@ -112,13 +116,14 @@ class NotebookPage:
         cell that has not run and uses Run > Run Selected Cell and All Below (for the last cell:
         ... and Do not Advance), until every code cell has run once. The second round goes
         through the menu; later ones run the menu item's command directly (a student notebook
-        takes some 25 rounds, and two menu clicks cost half a second each).
+        takes some 25 rounds, and two menu clicks cost half a second each), and the menu again
+        should the kernel not run it.
         Returns the number of rounds.
         """
         last_cell = self.page.evaluate(f"() => {_PANEL}.content.model.cells.length") - 1
         first = self.page.evaluate(_NOT_RUN)[0]  # a fresh notebook: its first code cell
         self.menu("Run", "Run All Cells")
-        self._wait_run(first)
+        assert self._wait_run(first), f"{self.path}: the kernel is idle but cell {first} never ran"
         rounds = 1
         while True:
             pending = self.page.evaluate(_NOT_RUN)  # the code cells not run yet (no outputs fetched)
@@ -126,13 +131,20 @@ class NotebookPage:
                 return rounds
             self.select(pending[0])
             last = pending[0] == last_cell  # JupyterLab greys "...and All Below" there
-            if rounds == 1:
+            ran = rounds > 1 and self._run_command("notebook:run-cell" if last else "notebook:run-all-below",
+                                                   pending[0])
+            if not ran:  # the second round, or a command the kernel never ran: through the menu
                 self.menu("Run", "Run Selected Cell and Do not Advance" if last else "Run Selected Cell and All Below")
-            else:
-                self.page.evaluate("(command) => window.jupyterapp.commands.execute(command)",
-                                   "notebook:run-cell" if last else "notebook:run-all-below")
-            self._wait_run(pending[0])
+                assert self._wait_run(pending[0]), f"{self.path}: the kernel is idle but cell {pending[0]} never ran"
             rounds += 1
+
+    def _run_command(self, command, index):
+        """Run a notebook command as its menu item would; False if cell ``index`` did not run.
+
+        (A request that reaches the kernel while it still aborts the queue after an error is
+        dropped; the menu's round then runs it.)"""
+        self.page.evaluate("(command) => window.jupyterapp.commands.execute(command)", command)
+        return self._wait_run(index, stall=2)
 
     def errors(self):
         """(cell index, nbgrader grade_id or None, 'Ename: evalue') of every cell that raised."""
