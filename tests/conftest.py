@@ -19,6 +19,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 sys.path.insert(0, str(Path(__file__).parent))  # tests/notebook_tools.py
 
 import shared  # noqa: E402  (needs the path above)
+from mutants import parametrize_trials  # noqa: E402
 from notebook_tools import FIGURES  # noqa: E402
 
 
@@ -96,6 +97,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if groups[item.nodeid]:
             item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
+
+
+def pytest_generate_tests(metafunc):
+    """The planted-answer tests that tests/test_NN_*.py import from tests/mutants.py, on that module's tables."""
+    parametrize_trials(metafunc)
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass, field
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from autograder.course import SOLUTIONS
@@ -41,7 +42,9 @@ from autograder.examples import ANSWER_SUFFIX, test_points
 from notebook_tools import BUDGET_SECONDS, answer_source, errors, load, record_figure
 from utils.policy import bound_names, check_notebook
 
-__all__ = ["SolutionKernel", "Verdict", "judge", "solution_kernel", "planted", "trial_ids", "visible_catch_rate", "assert_visible_catch_rate"]
+__all__ = ["SolutionKernel", "Verdict", "judge", "solution_kernel", "planted", "trial_ids", "visible_catch_rate",
+           "assert_visible_catch_rate", "parametrize_trials", "verdicts", "test_each_wrong_answer_fails_only_its_own_exercise",
+           "test_each_honest_alternative_keeps_its_points", "test_visible_checks_catch_most_wrong_answers"]
 
 
 @dataclass
@@ -182,3 +185,40 @@ def assert_visible_catch_rate(assignment, verdicts, mutants, at_least=0.7):
     missed = [f"{t}: {label}" for t, label in trial_ids(mutants) if not verdicts[t, label].caught_by_visible_checks]
     record_figure(f"{assignment}: the visible checks catch {rate:.0%} of {len(trial_ids(mutants))} planted wrong answers")
     assert rate >= at_least, f"{assignment}: visible checks catch {rate:.0%} < {at_least:.0%}; they miss: {missed}"
+
+
+# ------------------------------------------------------------------ the tests every tests/test_NN_*.py runs
+# A notebook's test module imports these; each runs on that module's ASSIGNMENT, MUTANTS and
+# HONEST (``parametrize_trials``, called by conftest.py's ``pytest_generate_tests``).
+TRIAL_TABLES = {"test_each_wrong_answer_fails_only_its_own_exercise": "MUTANTS",
+                "test_each_honest_alternative_keeps_its_points": "HONEST"}
+
+
+def parametrize_trials(metafunc):
+    """One test per planted answer of the module's table, with ids ``<test id>-<label>``."""
+    table = TRIAL_TABLES.get(metafunc.definition.originalname)
+    if table:
+        metafunc.parametrize("test_id, label", trial_ids(getattr(metafunc.module, table)))
+
+
+@pytest.fixture(scope="module")
+def verdicts(request):
+    module = request.module
+    return judge(module.ASSIGNMENT, module.MUTANTS, module.HONEST)
+
+
+@pytest.mark.notebook
+def test_each_wrong_answer_fails_only_its_own_exercise(verdicts, test_id, label):
+    verdict = verdicts[test_id, label]
+    assert verdict.failed == {test_id}, verdict.explain()
+
+
+@pytest.mark.notebook
+def test_each_honest_alternative_keeps_its_points(verdicts, test_id, label):
+    verdict = verdicts[test_id, label]
+    assert verdict.failed == set() and verdict.refused == [], verdict.explain()
+
+
+@pytest.mark.notebook
+def test_visible_checks_catch_most_wrong_answers(request, verdicts):
+    assert_visible_catch_rate(request.module.ASSIGNMENT, verdicts, request.module.MUTANTS)

@@ -12,7 +12,9 @@ are judged in one kernel (tests/mutants.py), which also measures how many the vi
 """
 import pytest
 
-from mutants import assert_visible_catch_rate, judge, trial_ids
+from mutants import (test_each_honest_alternative_keeps_its_points,  # noqa: F401 (run here, on this
+                     test_each_wrong_answer_fails_only_its_own_exercise,  # module's MUTANTS and HONEST)
+                     test_visible_checks_catch_most_wrong_answers, verdicts)
 from notebook_tools import assert_every_mutant_changes_its_answer, load
 
 ASSIGNMENT = "06_cnn_cuda"
@@ -297,30 +299,6 @@ def load_checkpoint(path, model, optimizer, device="cpu"):
                                          ('state["epoch"]', 'state["epochs_done"]')]),
     ],
 }
-
-
-@pytest.fixture(scope="module")
-def verdicts():
-    return judge(ASSIGNMENT, MUTANTS, HONEST)
-
-
-@pytest.mark.notebook
-@pytest.mark.parametrize("test_id, label", trial_ids(MUTANTS))
-def test_each_wrong_answer_fails_only_its_own_exercise(verdicts, test_id, label):
-    verdict = verdicts[test_id, label]
-    assert verdict.failed == {test_id}, verdict.explain()
-
-
-@pytest.mark.notebook
-@pytest.mark.parametrize("test_id, label", trial_ids(HONEST))
-def test_each_honest_alternative_keeps_its_points(verdicts, test_id, label):
-    verdict = verdicts[test_id, label]
-    assert verdict.failed == set() and verdict.refused == [], verdict.explain()
-
-
-@pytest.mark.notebook
-def test_visible_checks_catch_most_wrong_answers(verdicts):
-    assert_visible_catch_rate(ASSIGNMENT, verdicts, MUTANTS)
 
 
 def test_every_mutant_changes_its_answer():
