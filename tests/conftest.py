@@ -56,7 +56,8 @@ def pytest_runtest_setup(item):
 # module's tests when they use a module-scoped fixture (one grading run that many tests read), the
 # tests of several modules that read one run's artefact (tests/shared.py), and one notebook's tests
 # (its mutation tests, its budget run in test_notebooks.py and its delegations in test_publish.py),
-# which share the session's kernel that ran the solution (tests/mutants.py).
+# which share the session's kernel that ran the solution (tests/mutants.py), and the browser tests
+# that use JupyterLab (starting the server, Chromium and a Lab tab costs some 20 s of CPU per worker).
 LONGEST_GROUP = "test_hostile.py"  # started first, so that no worker is left with a long tail
 SHARED = ("demo_run",)  # fixtures of run-wide artefacts: their readers wait on one worker, not on a lock
 
@@ -65,6 +66,8 @@ def _group(item):
     for name in SHARED:
         if name in getattr(item, "fixturenames", ()):
             return f"shared-{name}"
+    if "lab_server" in getattr(item, "fixturenames", ()):
+        return "browser-jupyterlab"  # one JupyterLab server and one Chromium for them all
     module = item.module.__name__.rpartition(".")[2]
     assignment = None
     if re.match(r"test_\d\d_", module):

@@ -26,6 +26,7 @@ A forbidden entry is a dotted path (refused as an import, or as an attribute pat
 alias, ``F.conv2d`` for ``torch.nn.functional.conv2d``) or ``.name`` (refused as any attribute).
 """
 import ast
+import functools
 import string
 import sys
 from dataclasses import dataclass, field
@@ -148,12 +149,14 @@ def _bound_names(tree):
     return names
 
 
+@functools.lru_cache(maxsize=1024)
 def bound_names(source):
-    """Names a cell's source binds at its top level (empty when it does not parse)."""
+    """Names a cell's source binds at its top level (empty when it does not parse). Cached: the
+    grader asks it of every locked cell of every submission, and the cells are the course's."""
     try:
-        return _bound_names(parse(source))
+        return frozenset(_bound_names(parse(source)))
     except SyntaxError:
-        return set()
+        return frozenset()
 
 
 def _local_names(function):

@@ -16,11 +16,13 @@ STDERR = '[data-mime-type="application/vnd.jupyter.stderr"]'
 WIDGET_FAILURES = ("Loading widget...", "Error displaying widget")
 
 _PANEL = "window.jupyterapp.shell.currentWidget"
+# The notebook at ``path`` is the current one and its kernel is ready: idle, and no longer
+# "initializing" for the notebook either (until then Run All only shows a notification).
 _KERNEL_IDLE = f"""(path) => {{
     const panel = window.jupyterapp && {_PANEL};
     const kernel = panel && panel.context && panel.context.path === path && panel.sessionContext
                    && panel.sessionContext.session && panel.sessionContext.session.kernel;
-    return !!kernel && kernel.status === 'idle';
+    return !!kernel && kernel.status === 'idle' && panel.sessionContext.kernelDisplayStatus === 'idle';
 }}"""
 _RUN_STATE = f"""(index) => {{
     const panel = {_PANEL};
@@ -40,31 +42,54 @@ _NOT_RUN = f"""() => {{
 _workspaces = itertools.count(1)
 
 
-class NotebookPage:
-    """One notebook open in its own browser tab, with the console messages that tab logged.
+# Open a notebook in a tab where JupyterLab already runs, once its document is loaded and shown.
+_OPEN = """async (path) => {
+    const panel = await window.jupyterapp.commands.execute('docmanager:open', {path, factory: 'Notebook'});
+    await panel.context.ready;
+    await panel.revealed;
+}"""
+# Close it without the "save your changes?" dialog (running cells changed it; the file stays as it was).
+_CLOSE = """(path) => {
+    for (const widget of [...window.jupyterapp.shell.widgets('main')])
+        if (widget.context && widget.context.path === path) {
+            widget.context.model.dirty = false;
+            widget.dispose();
+        }
+}"""
 
-    Each tab uses a workspace of its own: JupyterLab restores a workspace's open tabs, so with
-    a shared one every page would reopen what the tests before it had opened.
+
+class NotebookPage:
+    """One notebook open in JupyterLab, with the console messages logged while it was open.
+
+    By default the notebook gets a browser tab of its own, in a workspace of its own: JupyterLab
+    restores a workspace's open tabs, so with a shared one every page would reopen what the
+    tests before it had opened. Given ``tab``, a tab where JupyterLab already runs (see
+    ``start_lab``), it opens there and is closed again by ``close``: starting JupyterLab costs
+    some 8 s of both cores, opening a notebook in it one or two.
     """
 
-    def __init__(self, context, server, path):
-        self.server, self.path = server, path
-        self.page = context.new_page()
+    def __init__(self, context, server, path, tab=None):
+        self.server, self.path, self.shared = server, path, tab is not None
+        self.page = tab or context.new_page()
         self.console = []
-        self.page.on("console", lambda m: self.console.append((m.type, f"{m.text} [{m.location.get('url', '')}]")))
-        self.page.on("pageerror", lambda e: self.console.append(("pageerror", str(e))))
+        self._listeners = {
+            "console": lambda m: self.console.append((m.type, f"{m.text} [{m.location.get('url', '')}]")),
+            "pageerror": lambda e: self.console.append(("pageerror", str(e)))}
+        for event, listener in self._listeners.items():
+            self.page.on(event, listener)
 
     def goto(self, path=""):
         """Open JupyterLab (and the file at ``path`` in it) in a fresh workspace."""
-        tree = f"/tree/{path}" if path else ""
-        self.page.goto(self.server.url(f"lab/workspaces/test-{next(_workspaces)}{tree}"))
-        self.page.locator(".lm-MenuBar-itemLabel").first.wait_for()
+        start_lab(self.page, self.server, path)
 
     def open(self):
         """Open the notebook once its kernel is idle; the kernel starts while the page loads."""
         starting = threading.Thread(target=self.server.start_kernel, args=(self.path,))
         starting.start()
-        self.goto(self.path)
+        if self.shared:
+            self.page.evaluate(_OPEN, self.path)
+        else:
+            self.goto(self.path)
         starting.join()
         self.page.wait_for_function(_KERNEL_IDLE, arg=self.path, timeout=RUN_SECONDS * 1000, polling=250)
         # The file browser is not under test: fold it away so screenshots show the notebook.
@@ -74,7 +99,12 @@ class NotebookPage:
         return self
 
     def close(self):
-        self.page.close()
+        if not self.shared:
+            self.page.close()
+            return
+        self.page.evaluate(_CLOSE, self.path)
+        for event, listener in self._listeners.items():
+            self.page.remove_listener(event, listener)
 
     def menu(self, top, item):
         self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{re.escape(top)}$")).click()
@@ -108,22 +138,33 @@ class NotebookPage:
             notebook.activeCellIndex = index;
         }}""", index)
 
-    def run_all(self):
+    def run_all(self, keep_going=False):
         """Run > Run All Cells, then keep going past errors the way a student would.
 
         JupyterLab stops a run at the first cell that raises (an unsolved exercise in a student
         notebook, and each cell that then misses its names); each further round selects the first
         cell that has not run and uses Run > Run Selected Cell and All Below (for the last cell:
         ... and Do not Advance), until every code cell has run once. The second round goes
-        through the menu; later ones run the menu item's command directly (a student notebook
-        takes some 25 rounds, and two menu clicks cost half a second each), and the menu again
-        should the kernel not run it.
+        through the menu; later ones run the menu item's command directly (two menu clicks cost
+        half a second each), and the menu again should the kernel not run it.
+
+        ``keep_going`` first tags every code cell ``raises-exception`` in the page's model (the
+        file is not changed): JupyterLab then asks the kernel not to drop the queued cells after
+        that cell's error (``stop_on_error: false``), so the one Run All runs each cell once, in
+        order, as the rounds would (a student notebook needs some 25 of them).
         Returns the number of rounds.
         """
+        if keep_going:
+            self.page.evaluate(f"""() => {{
+                for (const cell of {_PANEL}.content.model.cells)
+                    if (cell.type === 'code')
+                        cell.setMetadata('tags', [...(cell.getMetadata('tags') || []), 'raises-exception']);
+            }}""")
+        code_cells = self.page.evaluate(_NOT_RUN)  # a fresh notebook: all its code cells
         last_cell = self.page.evaluate(f"() => {_PANEL}.content.model.cells.length") - 1
-        first = self.page.evaluate(_NOT_RUN)[0]  # a fresh notebook: its first code cell
         self.menu("Run", "Run All Cells")
-        assert self._wait_run(first), f"{self.path}: the kernel is idle but cell {first} never ran"
+        waited_for = code_cells[-1] if keep_going else code_cells[0]
+        assert self._wait_run(waited_for), f"{self.path}: the kernel is idle but cell {waited_for} never ran"
         rounds = 1
         while True:
             pending = self.page.evaluate(_NOT_RUN)  # the code cells not run yet (no outputs fetched)
@@ -134,6 +175,7 @@ class NotebookPage:
             ran = rounds > 1 and self._run_command("notebook:run-cell" if last else "notebook:run-all-below",
                                                    pending[0])
             if not ran:  # the second round, or a command the kernel never ran: through the menu
+                self.select(pending[0])  # a dropped command has still moved the selection to the end
                 self.menu("Run", "Run Selected Cell and Do not Advance" if last else "Run Selected Cell and All Below")
                 assert self._wait_run(pending[0]), f"{self.path}: the kernel is idle but cell {pending[0]} never ran"
             rounds += 1
@@ -207,6 +249,13 @@ class NotebookPage:
         return paths
 
 
+def start_lab(page, server, path=""):
+    """Load JupyterLab in ``page`` (and the file at ``path`` in it), in a workspace of its own."""
+    tree = f"/tree/{path}" if path else ""
+    page.goto(server.url(f"lab/workspaces/test-{next(_workspaces)}{tree}"))
+    page.locator(".lm-MenuBar-itemLabel").first.wait_for()
+
+
 def next_frames(page, frames=2):
     """Wait for the browser to lay out and paint ``frames`` more frames (what a screenshot needs)."""
     page.evaluate("""(frames) => new Promise(done => {
@@ -238,9 +287,10 @@ def plotted(area):
 _COUNT_WIDGET_REPLIES = f"""() => {{
     window.dlfSent = new Set();
     window.dlfDone = new Set();
-    if (window.dlfCounting) return;
-    window.dlfCounting = true;
-    {_PANEL}.sessionContext.session.kernel.anyMessage.connect((_, args) => {{
+    const kernel = {_PANEL}.sessionContext.session.kernel;
+    if (window.dlfCounting === kernel.id) return;
+    window.dlfCounting = kernel.id;
+    kernel.anyMessage.connect((_, args) => {{
         const msg = args.msg;
         if (args.direction === 'send' && msg.header.msg_type === 'comm_msg') window.dlfSent.add(msg.header.msg_id);
         if (args.direction === 'recv' && msg.header.msg_type === 'status' && msg.content.execution_state === 'idle'
