@@ -150,6 +150,13 @@ def install(name, modules_to_trust, import_dynamo=True):
         inner = getattr(obj, "func", None) or getattr(obj, "__func__", None)
         return depth < 3 and inner is not None and from_notebook(inner, depth + 1)
 
+    def put_back(namespace, saved, label, repaired):
+        """Rebind each name of ``saved`` that ``namespace`` no longer holds, noting it as ``label.name``."""
+        for key, value in saved.items():
+            if namespace.get(key) is not value:
+                namespace[key] = value
+                repaired.append(f"{label}.{key}")
+
     def guard(after_locked_cell=False, names=()):
         """Repair tampering; after a locked cell, also pin ``names``, the names that cell bound.
 
@@ -170,11 +177,7 @@ def install(name, modules_to_trust, import_dynamo=True):
                 if sys.modules.get(module_name) is not module:
                     sys.modules[module_name] = module
                     repaired.append(f"sys.modules[{module_name!r}]")
-                namespace = vars(module)
-                for key, value in attributes.items():
-                    if namespace.get(key) is not value:
-                        namespace[key] = value
-                        repaired.append(f"{module_name}.{key}")
+                put_back(vars(module), attributes, module_name, repaired)
             for cls, attributes in classes.items():
                 for key, value in attributes.items():
                     if vars(cls).get(key) is not value:
@@ -188,11 +191,7 @@ def install(name, modules_to_trust, import_dynamo=True):
                         or function.__kwdefaults__ is not kwdefaults:
                     function.__code__, function.__defaults__, function.__kwdefaults__ = code, defaults, kwdefaults
                     repaired.append(f"{function.__module__}.{function.__qualname__}.__code__")
-        namespace = vars(builtins)
-        for key, value in builtin_names.items():
-            if namespace.get(key) is not value:
-                namespace[key] = value
-                repaired.append(f"builtins.{key}")
+        put_back(vars(builtins), builtin_names, "builtins", repaired)
         for attr, original in hooks.items():
             if list(getattr(shell, attr)) != original:
                 getattr(shell, attr)[:] = original
