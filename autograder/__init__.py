@@ -16,3 +16,11 @@ module per step of the flow:
   tests; ``report``: grades.csv, the table, the summary;
 * ``examples``: the demo's submissions; ``cli``: ``python -m autograder``.
 """
+import sys
+
+# jsonschema, which nbformat imports, compiles some 35 Earley parsers for RFC 3987 (IRIs) at import
+# time when the optional rfc3987-syntax is installed (jupyter-events pulls it in): 1.3 s of CPU in
+# every grader process and pool worker, measured here. They check the "iri" formats of JSON
+# schemas, which no schema of nbformat's or nbgrader's uses (nbformat checks no formats at all).
+# Marked as missing, jsonschema leaves those two formats unchecked, as it does without the package.
+sys.modules.setdefault("rfc3987_syntax", None)

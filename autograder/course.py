@@ -40,9 +40,9 @@ def grade_ids(assignment_ids=None):
 def scripts_on_path():
     """Put this interpreter's script folder first on PATH.
 
-    nbgrader runs some tools by name (``alembic`` when it creates a gradebook) and the
-    kernel is found as ``python3``; without an activated virtual environment they would
-    otherwise come from somewhere else, or not at all.
+    nbgrader finds the kernel as ``python3`` (and its formgrader runs ``alembic`` by name);
+    without an activated virtual environment they would otherwise come from somewhere else,
+    or not at all.
     """
     scripts = str(Path(sys.executable).parent)
     if os.environ.get("PATH", "").split(os.pathsep)[0] != scripts:
@@ -58,6 +58,17 @@ def nbgrader_config(root, cell_timeout=CELL_TIMEOUT):
     config.Execute.kernel_name = "python3"
     config.ClearSolutions.code_stub = {"python": CODE_STUB}
     return config
+
+
+def schema_revision():
+    """The revision of nbgrader's gradebook schema, as ``alembic heads`` prints it.
+
+    nbgrader runs ``alembic heads`` in a subprocess each time it creates a gradebook: a second of
+    CPU per course. The revision is read here from the same migration scripts, nbgrader's own.
+    """
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+    return ScriptDirectory(ALEMBIC_DIR).get_current_head()
 
 
 class CourseChanged(RuntimeError):
@@ -78,10 +89,12 @@ class Course:
     """An nbgrader course at ``root`` whose ``source/`` is a copy of ``solutions/``."""
 
     def __init__(self, root, assignment_ids=None, cell_timeout=CELL_TIMEOUT):
+        import nbgrader.api
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
 
         scripts_on_path()
+        nbgrader.api.get_alembic_version = schema_revision  # a new gradebook asks it; see its docstring
         self.root = Path(root)
         self.assignment_ids = list(assignment_ids or assignments())
         for assignment in self.assignment_ids:

@@ -14,6 +14,7 @@ The kernel talks to the grader over ZMQ ``ipc`` sockets in a folder that is boun
 sandbox at the same path (so the connection file is valid on both sides) and made read-only
 for the kernel once it has started.
 """
+import functools
 import itertools
 import json
 import os
@@ -34,6 +35,7 @@ COURSE_MOUNT = "/run/course"  # where the course's importable packages appear in
 # What a graded notebook imports or reads from the course checkout: the student-safe helpers, the
 # offline data and the grader-only oracles the hidden tests use. Nothing else of the checkout.
 COURSE_PACKAGES = ("utils", "data", "oracles")
+FONT_SEED = "/run/matplotlib"  # the grader's matplotlib font list, copied into each kernel's MPLCONFIGDIR
 
 
 def course_mounts():
@@ -97,8 +99,26 @@ def _mkdirs(path, made):
     return args
 
 
-def bwrap_argv(limits, sockets, files=None):
-    """The bwrap command line up to (excluding) the program to run inside."""
+@functools.cache
+def font_list():
+    """This machine's matplotlib font list (built now if it is missing), or None.
+
+    Why: a kernel starts with an empty MPLCONFIGDIR, where matplotlib would build the list again
+    by opening every font file: a quarter of a second of each sandboxed kernel, measured here. The
+    list names the fonts by path, and the sandbox binds them at the same paths.
+    """
+    try:
+        import matplotlib
+        from matplotlib import font_manager
+    except ImportError:
+        return None
+    path = Path(matplotlib.get_cachedir()) / f"fontlist-v{font_manager.FontManager.__version__}.json"
+    return path if path.is_file() else None
+
+
+def bwrap_argv(limits, sockets, files=None, fonts=None):
+    """The bwrap command line up to (excluding) the program to run inside (``fonts``: a font list
+    for the launcher to copy into MPLCONFIGDIR)."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise SandboxUnavailable("bubblewrap (bwrap) is not installed: apt-get install -y bubblewrap")
@@ -125,6 +145,8 @@ def bwrap_argv(limits, sockets, files=None):
     argv += ["--size", str(limits.scratch_mb << 20), "--perms", "0777", "--tmpfs", SANDBOX_HOME]
     if files:  # the assignment's public extra files, copied into the scratch folder by the launcher
         argv += _mkdirs("/run/files/x", made) + ["--ro-bind", str(files), "/run/files"]
+    if fonts:
+        argv += _mkdirs(FONT_SEED + "/x", made) + ["--ro-bind", str(fonts), f"{FONT_SEED}/{Path(fonts).name}"]
     sockets = os.path.realpath(sockets)  # at the same path inside, so the connection file holds
     argv += _mkdirs(sockets + "/x", made) + ["--bind", sockets, sockets]
     environment = {
@@ -139,8 +161,9 @@ def bwrap_argv(limits, sockets, files=None):
     return argv + ["--chdir", SANDBOX_HOME]
 
 
-# Runs first inside the sandbox: copy the public files, set the rlimits, drop root, start the kernel.
-LAUNCHER = """\
+# Runs first inside the sandbox: copy the public files, set the rlimits, drop root, seed matplotlib's
+# font list (as the kernel's user: matplotlib wants a config folder it may write), start the kernel.
+LAUNCHER = f"""\
 import json, os, resource, runpy, shutil, sys
 uid, limits = int(sys.argv[1]), json.loads(sys.argv[2])
 if os.path.isdir("/run/files"):
@@ -148,6 +171,8 @@ if os.path.isdir("/run/files"):
 for name, value in limits.items():
     resource.setrlimit(getattr(resource, name), (value, value))
 os.setgroups([]); os.setresgid(uid, uid, uid); os.setresuid(uid, uid, uid)
+if os.path.isdir({FONT_SEED!r}):
+    shutil.copytree({FONT_SEED!r}, os.environ["MPLCONFIGDIR"], dirs_exist_ok=True)
 sys.argv = ["ipykernel_launcher"] + sys.argv[3:]
 runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
 """
@@ -200,7 +225,7 @@ class SandboxKernelManager(SharedContextKernelManager):
         os.chown(self.connection_file, uid, uid)  # it holds the key; 0600
         inner = [sys.executable, "-c", LAUNCHER, str(uid), json.dumps(rlimits(self.sandbox_limits)),
                  "-f", os.path.realpath(self.connection_file), "--HistoryManager.hist_file=:memory:"]
-        return bwrap_argv(self.sandbox_limits, sockets, self.sandbox_files) + inner
+        return bwrap_argv(self.sandbox_limits, sockets, self.sandbox_files, font_list()) + inner
 
 
 def check_sandbox():

@@ -161,3 +161,37 @@ def test_a_set_up_cell_that_raised_is_named_with_its_exception():
     assert setup_failure(notebook) is None
     imports.outputs = [error]
     assert setup_failure(notebook) == "the set-up cell x-imports raised ModuleNotFoundError: No module named 'utils'"
+
+
+@pytest.mark.sandbox
+def test_a_sandboxed_kernel_starts_with_the_graders_font_list_in_a_config_folder_of_its_own():
+    """matplotlib reads the grader's font list instead of opening every font again, from a config
+    folder the kernel may write (else it would warn and use a temporary one)."""
+    import nbformat
+    from autograder.execute import execute
+    from autograder.sandbox import font_list
+    cell = nbformat.v4.new_code_cell(
+        "import logging, os\nlogging.basicConfig(level=logging.INFO)\nfrom matplotlib import font_manager\n"
+        "print(sorted(os.listdir(os.environ['MPLCONFIGDIR'])), os.access(os.environ['MPLCONFIGDIR'], os.W_OK))")
+    outcome = execute(nbformat.v4.new_notebook(cells=[cell]))
+    assert outcome["stopped"] is None and outcome["cells"][0]["error"] is None, outcome
+    printed = "".join(output.get("text", "") for output in cell.outputs)
+    assert f"['{font_list().name}'] True" in printed
+    assert "generated new fontManager" not in printed and "not a writable directory" not in printed
+
+
+def test_a_new_gradebook_gets_the_schema_revision_that_alembic_reports(tmp_path):
+    """Gradebooks are created with nbgrader's schema revision, read without nbgrader's subprocess."""
+    import sqlite3
+    from nbgrader.api import Gradebook
+    from nbgrader.dbutil import _temp_alembic_ini
+    from autograder.course import Course
+    Course(tmp_path / "course", ["01_backprop"])  # the grader's processes read the revision in-process from here on
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}"):
+        pass
+    with sqlite3.connect(tmp_path / "gradebook.db") as db:
+        stored = db.execute("SELECT version_num FROM alembic_version").fetchall()
+    with _temp_alembic_ini("sqlite:////tmp/gradebook.db") as alembic_ini:
+        heads = subprocess.run([str(Path(sys.executable).parent / "alembic"), "-c", alembic_ini, "heads"],
+                               capture_output=True, text=True, check=True).stdout
+    assert stored == [(heads.split()[0],)]

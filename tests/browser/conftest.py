@@ -88,15 +88,22 @@ class LabServer:
         """Stop every kernel running now, so one notebook's kernel never serves the next test.
 
         The server takes seconds to stop a kernel; the next test opens a session of its own
-        meanwhile (never one of these), so they stop in the background and ``finish`` waits."""
-        sessions = [session["id"] for session in self.api("sessions")]
-        stopping = threading.Thread(target=lambda: [self.api(f"sessions/{s}", method="DELETE") for s in sessions])
+        meanwhile, so they stop in the background (``wait_until_stopped`` and ``finish`` wait)."""
+        sessions = self.api("sessions")
+        stopping = threading.Thread(target=lambda: [self.api(f"sessions/{s['id']}", method="DELETE") for s in sessions])
         stopping.start()
-        self._stopping.append(stopping)
+        self._stopping.append((stopping, {session["path"] for session in sessions}))
+
+    def wait_until_stopped(self, path):
+        """Return once no session of ``path`` is still stopping: the server and the page would
+        take it up again (one session per path), and its kernel, once stopped, never gets idle."""
+        for stopping, paths in self._stopping:
+            if path in paths:
+                stopping.join(timeout=60)
 
     def finish(self):
         """Wait for the kernels still stopping, then stop the server."""
-        for stopping in self._stopping:
+        for stopping, _paths in self._stopping:
             stopping.join(timeout=60)
         self.process.terminate()
         try:

@@ -84,6 +84,7 @@ class NotebookPage:
 
     def open(self):
         """Open the notebook once its kernel is idle; the kernel starts while the page loads."""
+        self.server.wait_until_stopped(self.path)  # an earlier test's session of the same notebook
         starting = threading.Thread(target=self.server.start_kernel, args=(self.path,))
         starting.start()
         if self.shared:
