@@ -25,6 +25,7 @@ Mutant tables, in ``tests/test_NN_*.py``::
     HONEST = {"optim-sgd": [("in-place update", [(old, new), ...]),     # edits of the solution
                             ("a whole other answer", "def step(...): ...")]}   # or a whole cell
 """
+import ast
 import atexit
 import contextlib
 import copy
@@ -116,6 +117,13 @@ class SolutionKernel:
         cell = nbformat.v4.new_code_cell(source)
         self.client.execute_cell(cell, 0, store_history=False)
         return _error(cell)
+
+    def value(self, expression):
+        """``expression`` evaluated in the kernel, as a Python literal: what the run computed."""
+        cell = nbformat.v4.new_code_cell(f"print(repr({expression}))")
+        self.client.execute_cell(cell, 0, store_history=False)
+        assert _error(cell) is None, _error(cell)
+        return ast.literal_eval("".join(output.get("text", "") for output in cell.outputs))
 
     def judge(self, test_id, source):
         """Run one planted answer for ``test_id`` and put the solution's back."""
