@@ -1,8 +1,9 @@
 """The results journal that makes ``grade`` resumable: one JSON file per finished submission.
 
-Each file is written to a temporary name, flushed to disk and renamed over its final name
-(``os.replace`` is atomic on POSIX), so a run killed at any moment, even with ``kill -9``,
-leaves every entry either complete or absent: a resumed run regrades only what is absent. An
+Each file is written to a temporary name (``.tmp-*.part``: no listing of ``*.json`` sees it),
+flushed to disk and renamed over its final name (``os.replace`` is atomic on POSIX), so a run
+killed at any moment, even with ``kill -9``, leaves every entry either complete or absent: a
+resumed run regrades only what is absent. An
 entry remembers the SHA-256 of the file it graded, so a new upload is graded again.
 """
 import hashlib
@@ -40,7 +41,7 @@ class Journal:
 
     def put(self, student, assignment, digest, result):
         path = self._path(student, assignment)
-        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
+        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".part")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 json.dump({"digest": digest, "result": result}, out, indent=1)

@@ -3,7 +3,8 @@
 Why: plain nbgrader executes student code with the instructor's privileges inside the course
 directory, where it can read the hidden tests, rewrite the gradebook and open connections.
 Here the kernel starts under ``bwrap`` from an *empty* root that holds only what Python needs,
-read-only (``/usr``, ``/etc``, the interpreter's prefix, the course's ``utils`` and ``data``).
+read-only (``/usr``, ``/etc``, the interpreter's prefix, the course's ``utils`` and ``data``, the
+grader's matplotlib font list).
 The course directory, the gradebook, ``solutions/``, other submissions, ``/root`` and ``/home``
 are simply not there. The only writable places are two size-capped tmpfs (the working
 directory, a scratch copy of the assignment's files, and ``/tmp``). There is no network

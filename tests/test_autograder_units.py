@@ -84,6 +84,18 @@ def test_journal_entries_are_complete_or_absent(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ada__01_backprop.json", "ben__01_backprop.json"]
 
 
+def test_an_entry_being_written_is_never_listed_as_an_entry(tmp_path, monkeypatch):
+    """Whoever lists the journal's ``*.json`` (the kill -9 test watches it) sees whole entries only."""
+    journal, listed, dump = Journal(tmp_path), [], json.dump
+
+    def dump_and_look(entry, out, **options):
+        listed.append(sorted(p.name for p in tmp_path.glob("*.json")))  # while the entry is written
+        dump(entry, out, **options)
+    monkeypatch.setattr(json, "dump", dump_and_look)
+    journal.put("ada", "01_backprop", "abc", {"score": 5})
+    assert listed == [[]] and [p.name for p in tmp_path.glob("*.json")] == ["ada__01_backprop.json"]
+
+
 def test_feedback_shows_no_hidden_block_and_no_output_made_once_tests_ran():
     test = nbformat.v4.new_code_cell("check_close(f(1), 2, 'f(1)')\n### BEGIN HIDDEN TESTS\n"
                                      "check_close(f(7), 8, 'secret')\n### END HIDDEN TESTS")
@@ -163,6 +175,7 @@ def test_a_set_up_cell_that_raised_is_named_with_its_exception():
     assert setup_failure(notebook) == "the set-up cell x-imports raised ModuleNotFoundError: No module named 'utils'"
 
 
+@pytest.mark.notebook  # a kernel
 @pytest.mark.sandbox
 def test_a_sandboxed_kernel_starts_with_the_graders_font_list_in_a_config_folder_of_its_own():
     """matplotlib reads the grader's font list instead of opening every font again, from a config
