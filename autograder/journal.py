@@ -3,8 +3,8 @@
 Each file is written to a temporary name (``.tmp-*.part``: no listing of ``*.json`` sees it),
 flushed to disk and renamed over its final name (``os.replace`` is atomic on POSIX), so a run
 killed at any moment, even with ``kill -9``, leaves every entry either complete or absent: a
-resumed run regrades only what is absent. An
-entry remembers the SHA-256 of the file it graded, so a new upload is graded again.
+resumed run regrades only what is absent. An entry remembers the SHA-256 of the file it graded,
+so a new upload is graded again.
 """
 import hashlib
 import json
