@@ -113,15 +113,17 @@ class SolutionKernel:
             os.environ.pop("NBGRADER_EXECUTION", None)
         self.errors = errors(self.client.nb)
 
-    def run(self, source):
+    def _execute(self, source):
         cell = nbformat.v4.new_code_cell(source)
         self.client.execute_cell(cell, 0, store_history=False)
-        return _error(cell)
+        return cell
+
+    def run(self, source):
+        return _error(self._execute(source))
 
     def value(self, expression):
         """``expression`` evaluated in the kernel, as a Python literal: what the run computed."""
-        cell = nbformat.v4.new_code_cell(f"print(repr({expression}))")
-        self.client.execute_cell(cell, 0, store_history=False)
+        cell = self._execute(f"print(repr({expression}))")
         assert _error(cell) is None, _error(cell)
         return ast.literal_eval("".join(output.get("text", "") for output in cell.outputs))
 

@@ -7,8 +7,9 @@ from them, and its graded check cells may fail), every ipywidgets control render
 JavaScript console error. A screenshot of each notebook and of each widget goes to the folder
 the run prints at the end. The notebooks open one after another in one JupyterLab tab (a Lab
 start costs some 8 s of both cores); in a student notebook every cell is tagged
-``raises-exception`` in the page, so that one Run All reaches every cell past the unsolved stubs. Then the nbgrader extensions: formgrader, assignment and course
-lists, the Create Assignment sidebar and Validate.
+``raises-exception`` in the page, so that one Run All reaches every cell past the unsolved
+stubs. Then the nbgrader extensions: formgrader, assignment and course lists, the Create
+Assignment sidebar and Validate.
 
 Run only this suite with ``python -m pytest -m browser``; ``-m "not browser"`` leaves it out.
 """
