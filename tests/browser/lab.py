@@ -8,6 +8,8 @@ import itertools
 import re
 import threading
 import time
+import urllib.parse
+from pathlib import Path
 
 RUN_SECONDS = 300          # one "Run ..." until the kernel is idle again; notebooks take < 60 s
 WIDGET_SECONDS = 30        # a widget to render, or to redraw after a slider moved
@@ -40,6 +42,25 @@ _NOT_RUN = f"""() => {{
 }}"""
 
 _workspaces = itertools.count(1)
+
+
+def kernel_list_race(message, server_log):
+    """Whether the console error ``message`` is the page's GET /api/kernels answered 500 by a race
+    in jupyter_server, as ``server_log`` shows: the list takes in a kernel that has just started,
+    a moment before the server sets its ``last_activity``, and ``kernel_model`` fails on it
+    (jupyter-server/enterprise_gateway#1395). Lab polls that list while the tests start kernels
+    and asks again seconds later; any other failure still counts."""
+    failed = re.search(r"status of 500 .*\[(\S+)\]$", message)
+    url = urllib.parse.urlsplit(failed.group(1)) if failed else None
+    if url is None or url.path != "/api/kernels":
+        return False
+    lines = server_log.splitlines()
+    start = f"Uncaught exception GET /api/kernels?{url.query} "
+    for i, line in enumerate(lines):
+        if start in line:
+            record = "\n".join(itertools.takewhile(lambda rest: not rest.startswith("["), lines[i + 1:]))
+            return "in kernel_model" in record and "TraitError: The 'last_activity' trait" in record
+    return False
 
 
 # Open a notebook in a tab where JupyterLab already runs, once its document is loaded and shown.
@@ -221,10 +242,13 @@ class NotebookPage:
         return found
 
     def console_errors(self):
-        """Every console error and uncaught exception of the tab. None is filtered: with the
-        Chromium flags and Lab settings of conftest.py (no news, update check, background
-        networking or autosave) a healthy JupyterLab 4 logs none."""
-        return [text for kind, text in self.console if kind in ("error", "pageerror")]
+        """Every console error and uncaught exception of the tab: with the Chromium flags and Lab
+        settings of conftest.py (no news, update check, background networking or autosave) a
+        healthy JupyterLab 4 logs none. Only a 500 the server's log shows to be its known
+        kernel-list race is left out (see ``kernel_list_race``)."""
+        errors = [text for kind, text in self.console if kind in ("error", "pageerror")]
+        server_log = Path(self.server.log).read_text(errors="replace") if errors else ""
+        return [text for text in errors if not kernel_list_race(text, server_log)]
 
     def screenshot(self, path, part_height=8000):
         """The whole notebook: ``path``, then ``<stem>-2.png``... for each further ``part_height`` px.

@@ -17,8 +17,8 @@ import nbformat
 import pytest
 
 from autograder.course import NOTEBOOKS, REPO, SOLUTIONS
-from lab import (STDERR, WIDGET_FAILURES, NotebookPage, move_slider, plotted, screenshot_of, start_lab,
-                 wait_for_change)
+from lab import (STDERR, WIDGET_FAILURES, NotebookPage, kernel_list_race, move_slider, plotted,
+                 screenshot_of, start_lab, wait_for_change)
 
 pytestmark = pytest.mark.browser
 
@@ -143,6 +143,37 @@ def test_the_checks_catch_a_broken_notebook(open_notebook, lab_server, screensho
         if expected:
             assert any(expected in problem for problem in problems), f"not reported: {expected}\n{problems}"
     assert len(problems) == len([e for _, e in BROKEN if e]), problems
+
+
+# What jupyter_server 2.21 logs when GET /api/kernels meets a kernel that has just started
+# (reproduced by widening that moment; the traceback is cut short here).
+RACE_LOG = """\
+[E 2026-12-01 21:15:26.349 ServerApp] Uncaught exception GET /api/kernels?1000 (127.0.0.1)
+    HTTPServerRequest(protocol='http', host='127.0.0.1:18999', method='GET', uri='/api/kernels?1000')
+    Traceback (most recent call last):
+      File ".../jupyter_server/services/kernels/kernelmanager.py", line 544, in kernel_model
+        "last_activity": isoformat(kernel.last_activity),
+    traitlets.traitlets.TraitError: The 'last_activity' trait of a ServerKernelManager instance expected a datetime, not the NoneType None.
+[E 2026-12-01 21:15:26.358 ServerApp] 500 GET /api/kernels?1000 (127.0.0.1) 10.63ms referer=None
+[E 2026-12-01 21:15:27.102 ServerApp] Uncaught exception GET /api/kernels?1001 (127.0.0.1)
+    Traceback (most recent call last):
+      File ".../jupyter_server/services/kernels/handlers.py", line 41, in get
+    KeyError: 'planted'
+"""
+
+
+def _failed_get(query, path="api/kernels"):
+    return ("Failed to load resource: the server responded with a status of 500 (Internal Server Error) "
+            f"[http://127.0.0.1:18999/{path}?{query}]")
+
+
+def test_only_the_servers_kernel_list_race_is_forgiven():
+    """The one console error left out is that request, and only where the server's log proves it."""
+    assert kernel_list_race(_failed_get(1000), RACE_LOG)
+    assert not kernel_list_race(_failed_get(1001), RACE_LOG)  # the same request failing otherwise
+    assert not kernel_list_race(_failed_get(1002), RACE_LOG)  # not in the log at all
+    assert not kernel_list_race(_failed_get(1000, "api/sessions"), RACE_LOG)
+    assert not kernel_list_race("planted console error [http://127.0.0.1:18999/lab]", RACE_LOG)
 
 
 # ------------------------------------------------------------------ nbgrader, instructor view
