@@ -16,8 +16,10 @@ it renders is a copy the grader built: markdown is rendered only for the course'
 student's markdown is shown as text, so it cannot put HTML or script in the page), and outputs
 are only text, error names and messages, and PNG figures (never HTML or JavaScript).
 """
+import functools
 import html
 import re
+import threading
 from pathlib import Path
 
 import nbformat
@@ -143,13 +145,32 @@ def summary(result, titles):
                if rows else "") + "</div>")
 
 
+_threads = threading.local()
+
+
+def _exporter():
+    """This thread's nbconvert exporter, made once (it compiles its templates once)."""
+    if not hasattr(_threads, "exporter"):
+        from nbconvert import HTMLExporter
+        _threads.exporter = HTMLExporter(template_name="lab", filters={"clean_html": _clean_html})
+    return _threads.exporter
+
+
+@functools.lru_cache(maxsize=4096)
+def _clean_html(text):
+    """nbconvert's ``clean_html`` (bleach), once per distinct text: sanitizing the highlighted code
+    is half of a page's time, and most cells (the course's set-up and test cells) are the same
+    for every student. It depends on the text alone, so the page is the same byte for byte."""
+    from nbconvert.filters import clean_html
+    return clean_html(text)
+
+
 def render(result, notebook, source=None):
     """The feedback page for one graded notebook (a string of HTML); ``source`` is the course's
     notebook (its markdown is rendered and its headings title the exercises)."""
-    from nbconvert import HTMLExporter
     titles = exercise_titles(source or notebook)
     shown = page_notebook(result, notebook, source)
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(
+    body, _ = _exporter().from_notebook_node(
         shown, resources={"metadata": {"name": f"{result.assignment}: feedback for {result.name or result.student}"}})
     return body.replace("</head>", STYLE + "</head>", 1).replace("<main>", "<main>" + summary(result, titles), 1)
 

@@ -4,6 +4,7 @@ structural hiding in feedback, the refusal to grade without a sandbox, spreadshe
 submitted in a Moodle zip, damaged members, one submission per assignment, and set-up failures."""
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -11,13 +12,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbconvert import HTMLExporter
 
 from autograder.course import REPO
-from autograder.feedback import HIDDEN_FROM_HERE, render
+from autograder.examples import answered, load_pair
+from autograder.feedback import HIDDEN_FROM_HERE, STYLE, page_notebook, render, summary
 from autograder.grade import Result
 from autograder.grade import TestOutcome as Outcome
 from autograder.journal import Journal
 from autograder.sandbox import Limits, bwrap_argv, check_sandbox
+from utils.selfcheck import exercise_titles
 
 PROBE = """
 import json, os, socket
@@ -114,6 +118,23 @@ def test_feedback_shows_no_hidden_block_and_no_output_made_once_tests_ran():
     assert HIDDEN_FROM_HERE in page
     assert "model.train() was expected" in page     # a check's message is never blanked
 
+
+
+CELL_ID = r'cell-id=[0-9a-f-]+"'
+
+
+def test_every_page_is_nbconvert_s_own_rendering_of_its_notebook_whatever_was_rendered_before():
+    """The exporter is reused and its sanitizing remembered (autograder.feedback._exporter): a page
+    is still exactly what a fresh nbconvert exporter makes of its notebook, in any order."""
+    solution, student = load_pair("01_backprop")
+    results = [(Result("ada", "01_backprop", 60, 60, "graded", "all tests passed"), answered(student, solution)),
+               (Result("ben", "01_backprop", 0, 60, "graded", "failed"), student)]
+    for result, notebook in results + results[::-1]:
+        fresh, _ = HTMLExporter(template_name="lab").from_notebook_node(
+            page_notebook(result, notebook, solution), resources={"metadata": {"name": f"01_backprop: feedback for {result.student}"}})
+        page = render(result, notebook, solution).replace(STYLE, "", 1)
+        page = page.replace(summary(result, exercise_titles(solution)), "", 1)
+        assert re.sub(CELL_ID, "", page) == re.sub(CELL_ID, "", fresh)  # ids: new random ones per page
 
 def test_grades_csv_text_never_starts_a_formula(tmp_path):
     from autograder.grade import Result
