@@ -119,7 +119,6 @@ def test_feedback_shows_no_hidden_block_and_no_output_made_once_tests_ran():
     assert "model.train() was expected" in page     # a check's message is never blanked
 
 
-
 CELL_ID = r'cell-id=[0-9a-f-]+"'
 
 
@@ -135,6 +134,7 @@ def test_every_page_is_nbconvert_s_own_rendering_of_its_notebook_whatever_was_re
         page = render(result, notebook, solution).replace(STYLE, "", 1)
         page = page.replace(summary(result, exercise_titles(solution)), "", 1)
         assert re.sub(CELL_ID, "", page) == re.sub(CELL_ID, "", fresh)  # ids: new random ones per page
+
 
 def test_grades_csv_text_never_starts_a_formula(tmp_path):
     from autograder.grade import Result
@@ -201,7 +201,6 @@ def test_a_set_up_cell_that_raised_is_named_with_its_exception():
 def test_a_sandboxed_kernel_starts_with_the_graders_font_list_in_a_config_folder_of_its_own():
     """matplotlib reads the grader's font list instead of opening every font again, from a config
     folder the kernel may write (else it would warn and use a temporary one)."""
-    import nbformat
     from autograder.execute import execute
     from autograder.sandbox import font_list
     cell = nbformat.v4.new_code_cell(
