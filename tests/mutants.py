@@ -35,6 +35,7 @@ import time
 from dataclasses import dataclass, field
 
 import nbformat
+import psutil
 import pytest
 from nbclient import NotebookClient
 
@@ -88,7 +89,8 @@ def _error(cell):
 class SolutionKernel:
     """A grading-mode kernel that has run the solution notebook top to bottom, kept for the session.
 
-    ``seconds`` and ``errors`` describe that first run (``test_notebooks.py`` checks them: the
+    ``seconds`` (wall clock), ``cpu_seconds`` (the kernel process's own CPU time, start-up
+    included) and ``errors`` describe that first run (``test_notebooks.py`` checks them: the
     solution runs clean within budget), so the run is paid for once per notebook.
     """
 
@@ -109,6 +111,7 @@ class SolutionKernel:
                 if cell.cell_type == "code":
                     self.client.execute_cell(cell, index)
             self.seconds = time.perf_counter() - started
+            self.cpu_seconds = sum(psutil.Process(self.client.km.provisioner.pid).cpu_times()[:4])
         finally:
             os.environ.pop("NBGRADER_EXECUTION", None)
         self.errors = errors(self.client.nb)

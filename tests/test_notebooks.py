@@ -25,8 +25,12 @@ def regenerated():
 def test_solution_runs_clean_within_budget(assignment):
     run = solution_kernel(assignment)  # the same run then judges the planted answers (tests/mutants.py)
     assert run.errors == {}, f"{assignment}: cells raised"
-    assert run.seconds < BUDGET_SECONDS, f"{assignment} took {run.seconds:.1f} s in grading mode"
-    record_figure(f"{assignment}: the solution runs in {run.seconds:.1f} s in grading mode")
+    # The budget is the kernel's own CPU time: what the notebook costs on an idle core. The wall
+    # clock of this run also counts the other pytest workers' load (64.6 s for 02 on a slow VM,
+    # against 12.2 s alone), so it is reported, not asserted.
+    assert run.cpu_seconds < BUDGET_SECONDS, f"{assignment} took {run.cpu_seconds:.1f} CPU-s in grading mode"
+    record_figure(f"{assignment}: the solution runs in {run.cpu_seconds:.1f} CPU-s in grading mode "
+                  f"({run.seconds:.1f} s of wall clock beside the other tests)")
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
