@@ -5,10 +5,9 @@ Runs ``python -m pytest`` (the README's test command; extra arguments are passed
 "a fast test suite" need: wall seconds, the outcome counts pytest reports, the number of tests
 collected, the ten test files that took longest, and the planted wrong answers (the ``MUTANTS`` tables of ``tests/test_NN_*.py`` and
 the hostile submissions of ``tests/test_hostile.py``), so a faster suite can be shown to have
-lost none of them. On Linux it also prints the CPU time the machine spent during the run (from
-``/proc/stat``) and a census of the notebook kernels the run started, with their CPU time
-(sampled from ``/proc`` every 0.2 s): what the suite costs at least on this many cores, whatever
-the scheduling. Usage: ``python tests/benchmarks/bench_suite.py [pytest args...]``.
+lost none of them. It also prints the CPU time the machine spent during the run and a census of
+the notebook kernels the run started, with their CPU time (psutil, sampled every 0.2 s): what the
+suite costs at least on this many cores, whatever the scheduling. Usage: ``python tests/benchmarks/bench_suite.py [pytest args...]``.
 """
 import importlib.util
 import os
@@ -18,6 +17,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+import psutil
 
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
@@ -49,34 +50,26 @@ def collected(args):
 
 
 def busy_cpu_seconds():
-    """CPU-seconds all cores have spent not idle since boot (Linux), or None."""
-    try:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except OSError:
-        return None
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # minus idle and iowait
+    """CPU-seconds all cores have spent neither idle nor waiting for I/O since boot."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
 
 
 class KernelCensus(threading.Thread):
     """Every notebook kernel alive during the run (``ipykernel_launcher`` in its command line,
-    sandboxed or not) and the CPU time it had used when last seen."""
+    sandboxed or not, bubblewrap itself left out) and the CPU time it had used when last seen."""
 
     def __init__(self):
         super().__init__(daemon=True)
         self.kernels, self.done = {}, threading.Event()
 
     def run(self):
-        tick = os.sysconf("SC_CLK_TCK")
         while not self.done.wait(0.2):
-            for pid in filter(str.isdigit, os.listdir("/proc")):
-                try:
-                    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-                    if "bwrap" in argv[0].decode(errors="replace") or not any(b"ipykernel_launcher" in a for a in argv):
-                        continue
-                    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                except (OSError, IndexError):
-                    continue  # it ended meanwhile
-                self.kernels[(pid, stat[19])] = (int(stat[11]) + int(stat[12])) / tick  # key: pid, start time
+            for process in psutil.process_iter(["cmdline", "create_time", "cpu_times"]):
+                argv, cpu = process.info["cmdline"] or [""], process.info["cpu_times"]
+                if cpu is None or "bwrap" in argv[0] or not any("ipykernel_launcher" in a for a in argv):
+                    continue  # not a kernel, or it ended meanwhile
+                self.kernels[(process.pid, process.info["create_time"])] = cpu.user + cpu.system
 
     def stop(self):
         self.done.set()
@@ -90,25 +83,22 @@ def main(args):
     print(f"planted wrong answers in all: {sum(counts.values())}")
     print(f"tests collected: {collected(args)}")
     census, busy_before = KernelCensus(), busy_cpu_seconds()
-    if busy_before is not None:
-        census.start()
+    census.start()
     started = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "--durations=0", *args], cwd=REPO,
                          env=dict(os.environ), capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    if busy_before is not None:
-        census.stop()
+    census.stop()
     summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-400:]
     print(f"python -m pytest {' '.join(args)}: {seconds:.0f} s wall ({seconds / 60:.1f} min), exit {run.returncode}")
     print(f"pytest says: {summary}")
     for line in run.stdout.splitlines():
         if line.startswith(("FAILED", "ERROR")):
             print(line)
-    if busy_before is not None:
-        busy, cores, kernel_cpu = busy_cpu_seconds() - busy_before, os.cpu_count(), sum(census.kernels.values())
-        print(f"the machine was busy {busy:.0f} CPU-s of {cores * seconds:.0f} ({busy / (cores * seconds):.0%}) on {cores} cores")
-        print(f"notebook kernels started: {len(census.kernels)}, using {kernel_cpu:.0f} CPU-s "
-              f"({kernel_cpu / busy:.0%} of it): {kernel_cpu / cores:.0f} s of wall time on {cores} cores for them alone")
+    busy, cores, kernel_cpu = busy_cpu_seconds() - busy_before, os.cpu_count(), sum(census.kernels.values())
+    print(f"the machine was busy {busy:.0f} CPU-s of {cores * seconds:.0f} ({busy / (cores * seconds):.0%}) on {cores} cores")
+    print(f"notebook kernels started: {len(census.kernels)}, using {kernel_cpu:.0f} CPU-s "
+          f"({kernel_cpu / busy:.0%} of it): {kernel_cpu / cores:.0f} s of wall time on {cores} cores for them alone")
     print("where the time went (seconds of test set-up, call and teardown, summed over the workers):")
     for name, spent in sorted(time_per_file(run.stdout).items(), key=lambda item: -item[1])[:10]:
         print(f"  {spent:6.0f} s  {name}")
